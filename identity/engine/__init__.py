@@ -1,0 +1,33 @@
+"""FacePortal's face engine: detection, landmarks, quality, embeddings, calibrated
+comparison and eye masking on CPU with ONNX Runtime. It does not import Django."""
+
+from identity.engine.engine import Face, FaceEngine, get_engine
+from identity.engine.errors import (
+    EngineError,
+    ImageTooLarge,
+    ModelUnavailable,
+    NoFaceFound,
+    TooManyFaces,
+    UnreadableImage,
+)
+from identity.engine.imageio import DecodedImage, decode, from_array, read_header
+from identity.engine.masking import mask_eyes
+from identity.engine.quality import QUALITY_THRESHOLD
+
+__all__ = [
+    "QUALITY_THRESHOLD",
+    "DecodedImage",
+    "EngineError",
+    "Face",
+    "FaceEngine",
+    "ImageTooLarge",
+    "ModelUnavailable",
+    "NoFaceFound",
+    "TooManyFaces",
+    "UnreadableImage",
+    "decode",
+    "from_array",
+    "get_engine",
+    "mask_eyes",
+    "read_header",
+]

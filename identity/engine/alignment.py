@@ -1,0 +1,39 @@
+"""Alignment of a face to the 150x150 chip the embedding network was trained on.
+
+dlib's network compares faces on chips of its own alignment. A least-squares similarity
+transform from five points (eye centres, nose tip, mouth corners) to this template
+reproduces those chips from FaceMesh points.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from identity.engine.geometry import warp
+from identity.engine.imageio import RGBImage
+from identity.engine.runtime import FloatArray
+
+CHIP_SIZE = 150
+TEMPLATE = np.array(
+    [[45.8, 45.7], [100.2, 45.3], [72.8, 80.9], [50.7, 100.6], [98.4, 100.0]], np.float64
+)
+
+
+def similarity_transform(source: FloatArray, target: FloatArray) -> FloatArray:
+    """Least-squares rotation + uniform scale + translation (Umeyama) mapping source to target."""
+    src = np.asarray(source, np.float64)
+    dst = np.asarray(target, np.float64)
+    src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
+    src_c, dst_c = src - src_mean, dst - dst_mean
+    covariance = dst_c.T @ src_c / len(src)
+    u, singular, vt = np.linalg.svd(covariance)
+    sign = np.diag([1.0, np.sign(np.linalg.det(u @ vt)) or 1.0])
+    rotation = u @ sign @ vt
+    scale = float(np.trace(np.diag(singular) @ sign)) / float(src_c.var(axis=0).sum())
+    translation = dst_mean - scale * rotation @ src_mean
+    return np.hstack([scale * rotation, translation[:, None]]).astype(np.float32)
+
+
+def align(image: RGBImage, five_points: FloatArray) -> RGBImage:
+    matrix = similarity_transform(five_points, TEMPLATE)
+    return warp(image, matrix, (CHIP_SIZE, CHIP_SIZE))

@@ -1,0 +1,90 @@
+"""Stage-by-stage timing of the engine on package-shipped photos (figures, not asserts)."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from identity.engine import alignment, quality, testdata
+from identity.engine.engine import FaceEngine, _analysis_copy
+from identity.engine.imageio import decode
+
+
+SIZES = ((640, 480), (4000, 3000))
+
+
+@dataclass(frozen=True)
+class Timing:
+    threads: int
+    size: str
+    stage: str
+    median_ms: float
+    p95_ms: float
+
+
+def jpeg_at(name: str, size: tuple[int, int]) -> bytes:
+    """A package photo centre-cropped to the aspect ratio and resized, as JPEG quality 90."""
+    image = Image.open(io.BytesIO(testdata.photo_bytes(name))).convert("RGB")
+    target_ratio = size[0] / size[1]
+    w, h = image.size
+    if w / h > target_ratio:
+        crop_w = round(h * target_ratio)
+        image = image.crop(((w - crop_w) // 2, 0, (w - crop_w) // 2 + crop_w, h))
+    else:
+        crop_h = round(w / target_ratio)
+        image = image.crop((0, (h - crop_h) // 2, w, (h - crop_h) // 2 + crop_h))
+    buffer = io.BytesIO()
+    image.resize(size, Image.Resampling.LANCZOS).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def _time(action: Callable[[], object], repeat: int) -> tuple[float, float]:
+    action()  # warm-up: first runs allocate
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        samples.append((time.perf_counter() - start) * 1000)
+    return float(np.median(samples)), float(np.percentile(samples, 95))
+
+
+def resident_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run(engine: FaceEngine, photo: str, repeat: int) -> list[Timing]:
+    rows = []
+    for size in SIZES:
+        data = jpeg_at(photo, size)
+        label = f"{size[0]}x{size[1]}"
+        image = decode(data, max_side=1600)
+        pixels, _scale = _analysis_copy(image)
+        found = engine.detect_oriented(pixels, auto_rotate=False)
+        if not found:
+            raise RuntimeError(f"no face in {photo} at {label}: cannot benchmark")
+        detection = found[0][0]
+        marks = engine.landmarks(pixels, detection)
+        chip = alignment.align(pixels, marks.five_points())
+        stages: dict[str, Callable[[], object]] = {
+            "decode": lambda: decode(data, max_side=1600),
+            "detect": lambda: engine.detect_oriented(pixels, auto_rotate=False),
+            "landmarks": lambda: engine.landmarks(pixels, detection),
+            "align+quality": lambda: quality.factors(
+                alignment.align(pixels, marks.five_points()), 40, marks.pose(), 0.9, 0.9
+            ),
+            "embed": lambda: engine.embed([chip]),
+            "pipeline": lambda: engine.analyze(decode(data, max_side=1600), embed=True),
+        }
+        for stage, action in stages.items():
+            median, p95 = _time(action, repeat)
+            rows.append(Timing(engine.threads, label, stage, median, p95))
+    return rows

@@ -1,0 +1,113 @@
+"""Fitting the confidence table from measured different-person (impostor) scores.
+
+The people of a labelled image set are split in two by a hash of their name: the table
+is fitted on one half's impostor pairs and checked on the other half's, so the check sees
+people the fit never saw. Where a target rate leaves at least MIN_OBSERVED impostor pairs
+above the threshold, the threshold is read from the data; below that, the tail of the
+impostor distribution (log10 rate against similarity) is fitted with a straight line over
+the observed range and extended. Impostor tails fall faster than that line, so the
+extrapolated thresholds are conservative: the real rate there is at most the target.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from identity.engine.calibration import DOCUMENTED_THRESHOLDS, KNOT_THRESHOLDS, documented_far
+from identity.engine.runtime import FloatArray
+
+MIN_OBSERVED = 10  # impostor pairs above a threshold needed to read it from the data
+TAIL_FIT_RATES = (1e-3, None)  # fit the tail from this rate down to the last observed one
+
+
+def in_fit_half(identity: str) -> bool:
+    return hashlib.sha256(identity.encode()).digest()[0] % 2 == 0
+
+
+def impostor_scores(embeddings: FloatArray, identities: Sequence[str]) -> FloatArray:
+    """Similarities of every pair of images of different people (upper triangle only)."""
+    labels = np.unique(np.asarray(identities), return_inverse=True)[1]
+    scores = []
+    for start in range(0, len(labels), 1024):  # in blocks: 8,000^2 floats would be 256 MB
+        block = embeddings[start : start + 1024] @ embeddings.T
+        rows = np.arange(start, start + len(block))[:, None]
+        keep = (np.arange(len(labels))[None, :] > rows) & (labels[rows] != labels[None, :])
+        scores.append(block[keep])
+    return np.concatenate(scores).astype(np.float32) if scores else np.zeros(0, np.float32)
+
+
+def genuine_scores(embeddings: FloatArray, identities: Sequence[str]) -> FloatArray:
+    labels = np.unique(np.asarray(identities), return_inverse=True)[1]
+    scores = []
+    for label in np.unique(labels):
+        members = embeddings[labels == label]
+        if len(members) > 1:
+            block = members @ members.T
+            scores.append(block[np.triu_indices(len(members), k=1)])
+    return np.concatenate(scores).astype(np.float32) if scores else np.zeros(0, np.float32)
+
+
+@dataclass(frozen=True)
+class Knot:
+    confidence: float
+    similarity: float
+    target_far: float
+    expected_count: float  # target rate x number of impostor pairs in the fit
+    observed: bool  # read from the data (True) or extrapolated from the tail fit
+
+
+def fit_knots(impostor: FloatArray) -> list[Knot]:
+    ranked = np.sort(impostor)[::-1].astype(np.float64)
+    n = len(ranked)
+    # The tail line: log10(rate) against similarity over the observed tail.
+    lowest_rate = MIN_OBSERVED / n
+    ranks = np.arange(1, n + 1)
+    rates = ranks / n
+    tail = (rates <= TAIL_FIT_RATES[0]) & (rates >= lowest_rate)
+    slope, intercept = np.polyfit(ranked[tail], np.log10(rates[tail]), 1)
+    knots = []
+    for confidence in KNOT_THRESHOLDS:
+        target = documented_far(confidence)
+        expected = target * n
+        if expected >= MIN_OBSERVED:
+            # Accept when similarity >= threshold: the k-th highest score admits k pairs.
+            similarity = float(ranked[int(np.floor(expected)) - 1])
+            observed = True
+        else:
+            similarity = float((np.log10(target) - intercept) / slope)
+            observed = False
+        knots.append(Knot(confidence, similarity, target, expected, observed))
+    # Ties in the data could make two knots equal; the table must strictly increase.
+    for i in range(1, len(knots)):
+        if knots[i].similarity <= knots[i - 1].similarity:
+            knot = knots[i]
+            knots[i] = Knot(knot.confidence, knots[i - 1].similarity + 1e-6, knot.target_far, knot.expected_count, knot.observed)
+    return knots
+
+
+def held_out_check(impostor: FloatArray, knots: list[Knot]) -> list[dict[str, float | bool]]:
+    """Measured false-accept rate at each documented threshold on unseen people."""
+    by_confidence = {knot.confidence: knot for knot in knots}
+    rows = []
+    for threshold in DOCUMENTED_THRESHOLDS:
+        knot = by_confidence[threshold]
+        accepted = int(np.sum(impostor >= knot.similarity))
+        measured = accepted / len(impostor)
+        target = documented_far(threshold)
+        rows.append(
+            {
+                "threshold": threshold,
+                "target_far": target,
+                "measured_far": measured,
+                "accepted_pairs": accepted,
+                "expected_pairs": target * len(impostor),
+                # Fewer than ~3 expected pairs cannot tell a factor of 3 apart.
+                "measurable": target * len(impostor) >= 3,
+                "ratio": measured / target,
+            }
+        )
+    return rows

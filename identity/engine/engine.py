@@ -1,0 +1,215 @@
+"""The face engine: one object holding the loaded models, and the pipeline over them.
+
+decode -> detect (short-range, then full-range for small faces; quarter turns when asked)
+-> landmarks (FaceMesh) -> alignment -> quality -> embedding. Coordinates in results are
+in the full image's pixels (after EXIF orientation), whatever copy was analysed.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from identity.engine import alignment, detection, embedding, landmarks, quality
+from identity.engine.calibration import Calibration, load_calibration
+from identity.engine.config import engine_threads
+from identity.engine.detection import Detection
+from identity.engine.errors import NoFaceFound, TooManyFaces
+from identity.engine.imageio import DecodedImage, RGBImage
+from identity.engine.landmarks import Landmarks, Pose
+from identity.engine.modelprep.prepare import ensure_models, model_path
+from identity.engine.orientation import (
+    ORIENTATIONS,
+    detection_to_original,
+    face_orientation,
+    upright,
+)
+from identity.engine.runtime import FloatArray, OnnxModel
+
+# Longest side of the copy that is analysed; decode JPEGs at about this size.
+ANALYSIS_SIDE = 1600
+# Faces smaller than this (box side, full-image pixels) are ignored: too small to compare.
+MIN_FACE_SIZE = 20
+# A face that fills this share of the image's longer side is a portrait: the short-range
+# detector's answer is enough and the slower full-range one is skipped.
+PORTRAIT_SHARE = 0.2
+# An upright face scoring this much ends the orientation search at once.
+CONFIDENT_UPRIGHT = 0.75
+# Below this FaceMesh presence the detection is taken for a false positive.
+MIN_PRESENCE = 0.5
+
+
+@dataclass(frozen=True)
+class Face:
+    box: tuple[float, float, float, float]  # x, y, width, height in full-image pixels
+    keypoints: FloatArray  # detector's 6 points (eyes, nose, mouth, ears)
+    landmarks: Landmarks  # 468 points, full-image pixels
+    detector_score: float
+    pose: Pose
+    quality: float
+    quality_factors: dict[str, float]
+    orientation: int  # clockwise quarter turn of the face; see orientation.py
+    chip: RGBImage = field(repr=False)  # the aligned 150x150 face
+    embedding: FloatArray | None = field(default=None, repr=False)
+
+    @property
+    def area(self) -> float:
+        return self.box[2] * self.box[3]
+
+
+class FaceEngine:
+    """Loads each model once; thread-safe for concurrent `analyze` calls."""
+
+    def __init__(self, models_dir: Path | None = None, threads: int | None = None) -> None:
+        directory = ensure_models(models_dir)
+        count = threads or engine_threads()
+        self.threads = count
+        self.short = OnnxModel(model_path("detector_short", directory), count)
+        self.full = OnnxModel(model_path("detector_full", directory), count)
+        self.mesh = OnnxModel(model_path("face_mesh", directory), count)
+        self.embedder = OnnxModel(model_path("embedder", directory), count)
+        self.calibration: Calibration = load_calibration()
+
+    # -- stages, public so that benchmarks can time them one by one -----------------
+
+    def detect(self, image: RGBImage) -> list[Detection]:
+        """Faces on one upright image, in its pixels, largest first."""
+        found = detection.detect(self.short, detection.SHORT_RANGE, image)
+        longest = max(image.shape[:2])
+        if not found or max(d.size for d in found) < PORTRAIT_SHARE * longest:
+            full = detection.detect(self.full, detection.FULL_RANGE, image)
+            found = full + [d for d in found if not any(detection.overlaps(d, f) for f in full)]
+        return sorted(found, key=lambda d: d.box[2] * d.box[3], reverse=True)
+
+    def detect_oriented(self, image: RGBImage, *, auto_rotate: bool) -> list[tuple[Detection, int]]:
+        """Detections mapped to `image`'s pixels, each with its face orientation.
+
+        Without auto_rotate only the image as given is searched, and each face's
+        orientation is read from its keypoints. With it, unless a face stands upright
+        with a confident score, every quarter turn is searched and the turn whose
+        upright faces score best wins. The score decides because BlazeFace also "finds"
+        upside-down faces, with keypoints placed as if upright, but scores them lower
+        (measured on the package photos: 0.51-0.65 upside down, 0.79-0.95 upright).
+        """
+        h, w = image.shape[:2]
+        if not auto_rotate:
+            return [
+                (detection_to_original(d, 0, w, h), face_orientation(d)) for d in self.detect(image)
+            ]
+        best: tuple[float, int, list[Detection]] = (0.0, 0, [])
+        for turn in ORIENTATIONS:
+            standing = [d for d in self.detect(upright(image, turn)) if face_orientation(d) == 0]
+            top = max((d.score for d in standing), default=0.0)
+            if top > best[0]:
+                best = (top, turn, standing)
+            if turn == 0 and top >= CONFIDENT_UPRIGHT:
+                break
+        _, turn, standing = best
+        return [(detection_to_original(d, turn, w, h), turn) for d in standing]
+
+    def landmarks(self, image: RGBImage, found: Detection) -> Landmarks:
+        return landmarks.locate(self.mesh, image, found)
+
+    def embed(self, chips: list[RGBImage]) -> FloatArray:
+        return embedding.embed(self.embedder, chips)
+
+    # -- the pipeline --------------------------------------------------------------
+
+    def analyze(
+        self,
+        image: DecodedImage,
+        *,
+        auto_rotate: bool = False,
+        embed: bool = True,
+        max_faces: int | None = None,
+        require_face: bool = False,
+    ) -> list[Face]:
+        """All faces, largest first. Raises NoFaceFound / TooManyFaces when asked to."""
+        pixels, scale = _analysis_copy(image)
+        faces = []
+        for found, orientation in self.detect_oriented(pixels, auto_rotate=auto_rotate):
+            if found.size / scale < MIN_FACE_SIZE:
+                continue
+            marks = self.landmarks(pixels, found)
+            if marks.presence < MIN_PRESENCE:
+                continue
+            chip = alignment.align(pixels, marks.five_points())
+            pose = marks.pose()
+            values = quality.factors(chip, marks.interocular / scale, pose, found.score, marks.presence)
+            faces.append(_to_full_scale(found, marks, pose, values, orientation, chip, scale))
+        faces.sort(key=lambda face: face.area, reverse=True)
+        if require_face and not faces:
+            raise NoFaceFound("no face found")
+        if max_faces is not None and len(faces) > max_faces:
+            raise TooManyFaces(len(faces), max_faces)
+        if embed and faces:
+            vectors = self.embed([face.chip for face in faces])
+            faces = [_with_embedding(face, vector) for face, vector in zip(faces, vectors, strict=True)]
+        return faces
+
+    def compare(self, faces_a: list[Face], faces_b: list[Face]) -> FloatArray:
+        """Calibrated confidence matrix: one row per face of a, one column per face of b."""
+        a = np.stack([_embedding_of(face) for face in faces_a])
+        b = np.stack([_embedding_of(face) for face in faces_b])
+        return self.calibration.confidence(embedding.similarity(a, b))
+
+
+def _analysis_copy(image: DecodedImage) -> tuple[RGBImage, float]:
+    pixels = image.pixels
+    if max(pixels.shape[:2]) > ANALYSIS_SIDE * 1.5:
+        ratio = ANALYSIS_SIDE / max(pixels.shape[:2])
+        size = (round(pixels.shape[1] * ratio), round(pixels.shape[0] * ratio))
+        pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+    return pixels, pixels.shape[1] / image.width
+
+
+def _to_full_scale(
+    found: Detection,
+    marks: Landmarks,
+    pose: Pose,
+    values: dict[str, float],
+    orientation: int,
+    chip: RGBImage,
+    scale: float,
+) -> Face:
+    x, y, w, h = (v / scale for v in found.box)
+    return Face(
+        box=(x, y, w, h),
+        keypoints=found.keypoints / scale,
+        landmarks=Landmarks(points=marks.points / scale, presence=marks.presence),
+        detector_score=found.score,
+        pose=pose,
+        quality=quality.score(values),
+        quality_factors=values,
+        orientation=orientation,
+        chip=chip,
+    )
+
+
+def _with_embedding(face: Face, vector: FloatArray) -> Face:
+    from dataclasses import replace
+
+    return replace(face, embedding=vector)
+
+
+def _embedding_of(face: Face) -> FloatArray:
+    if face.embedding is None:
+        raise ValueError("face was analysed without embed=True")
+    return face.embedding
+
+
+_default: FaceEngine | None = None
+_default_lock = threading.Lock()
+
+
+def get_engine() -> FaceEngine:
+    """The process-wide engine, created (and its models prepared) on first use."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = FaceEngine()
+        return _default

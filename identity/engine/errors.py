@@ -1,0 +1,38 @@
+"""The engine's own errors. They carry no HTTP meaning: the service layer maps them to the
+documented API codes, because only it knows which image of a request was involved."""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+
+class UnreadableImage(EngineError):
+    """The bytes are not an image in a supported format, or the file is damaged."""
+
+
+class ImageTooLarge(EngineError):
+    """The image declares more pixels than the engine will decode (decompression bombs)."""
+
+    def __init__(self, width: int, height: int, limit: int) -> None:
+        super().__init__(f"image of {width}x{height} pixels exceeds the limit of {limit} pixels")
+        self.width = width
+        self.height = height
+
+
+class NoFaceFound(EngineError):
+    """No face was found in the image."""
+
+
+class TooManyFaces(EngineError):
+    """More faces than the caller allows were found."""
+
+    def __init__(self, count: int, limit: int) -> None:
+        super().__init__(f"{count} faces found, at most {limit} allowed")
+        self.count = count
+        self.limit = limit
+
+
+class ModelUnavailable(EngineError):
+    """A model file is missing or failed verification and could not be prepared."""

@@ -1,0 +1,164 @@
+"""Decoding image bytes into RGB pixels, safely and cheaply.
+
+Every image of every endpoint goes through `decode`: the header is read first and
+refused before any pixel is decoded when it is not a supported format or declares too
+many pixels, so that decompression bombs and absurd headers cost nothing. EXIF
+orientation is applied; GIF and TIFF give their first frame. JPEGs can be decoded
+directly at a reduced scale (libjpeg's DCT scaling), which is what makes a 4000x3000
+photo cheap to analyse.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, ImageFile
+
+from identity.engine.errors import ImageTooLarge, UnreadableImage
+
+SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "BMP", "GIF", "TIFF"})
+# The engine's own guard; the service enforces the documented, stricter side limits.
+DEFAULT_MAX_PIXELS = 4096 * 4096
+
+# Truncated files must fail, not decode into half-grey images.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+_EXIF_ORIENTATION_TAG = 0x0112
+_TRANSPOSE_FOR_ORIENTATION = {
+    2: (Image.Transpose.FLIP_LEFT_RIGHT,),
+    3: (Image.Transpose.ROTATE_180,),
+    4: (Image.Transpose.FLIP_TOP_BOTTOM,),
+    5: (Image.Transpose.TRANSPOSE,),
+    6: (Image.Transpose.ROTATE_270,),
+    7: (Image.Transpose.TRANSVERSE,),
+    8: (Image.Transpose.ROTATE_90,),
+}
+
+RGBImage = NDArray[np.uint8]
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    format: str
+    width: int  # as stored, before EXIF orientation
+    height: int
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """RGB pixels (H x W x 3, uint8), possibly a reduced copy of the full image.
+
+    `width` and `height` are the full image's size after EXIF orientation; `scale` is
+    how much smaller `pixels` is, so coordinates found on `pixels` divide by it.
+    """
+
+    pixels: RGBImage
+    format: str
+    width: int
+    height: int
+
+    @property
+    def scale(self) -> float:
+        return self.pixels.shape[1] / self.width
+
+
+def _open(data: bytes) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLarge(0, 0, DEFAULT_MAX_PIXELS) from exc
+    except Exception as exc:  # Pillow raises many types for garbage input
+        raise UnreadableImage("not a decodable image") from exc
+    if image.format not in SUPPORTED_FORMATS:
+        raise UnreadableImage(f"unsupported image format {image.format or 'unknown'}")
+    return image
+
+
+def read_header(data: bytes) -> ImageHeader:
+    """Format and stored size, from the header only."""
+    image = _open(data)
+    return ImageHeader(format=str(image.format), width=image.width, height=image.height)
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        value = image.getexif().get(_EXIF_ORIENTATION_TAG, 1)
+    except Exception:  # a damaged EXIF block must not make the image unreadable
+        return 1
+    return value if isinstance(value, int) else 1
+
+
+def _to_rgb_array(image: Image.Image) -> RGBImage:
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        # High-bit-depth greyscale (TIFF): stretch to 8 bits rather than clip.
+        values = np.asarray(image, dtype=np.float32)
+        top = float(values.max()) or 1.0
+        grey = np.clip(values * (255.0 / top), 0, 255).astype(np.uint8)
+        return np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2))
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        # Transparent areas become white, as a viewer would show them.
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
+
+
+def decode(
+    data: bytes, *, max_side: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> DecodedImage:
+    """Decode to RGB, EXIF orientation applied.
+
+    With `max_side`, the result may be a reduced copy whose longer side is at least
+    `max_side` (JPEG, decoded at reduced scale) or exactly `max_side` (other formats,
+    resized after decoding); smaller images are never enlarged.
+    """
+    image = _open(data)
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageTooLarge(width, height, max_pixels)
+    orientation = _orientation(image)
+    if max_side and image.format == "JPEG" and max(width, height) > max_side:
+        ratio = max_side / max(width, height)
+        image.draft("RGB", (max(1, int(width * ratio + 0.5)), max(1, int(height * ratio + 0.5))))
+    try:
+        image.seek(0)  # first frame of GIF / first page of TIFF
+        image.load()
+        pixels = _to_rgb_array(image)
+    except (ImageTooLarge, UnreadableImage):
+        raise
+    except Exception as exc:  # truncated data, broken compression streams, ...
+        raise UnreadableImage("image data is damaged or truncated") from exc
+
+    if orientation in _TRANSPOSE_FOR_ORIENTATION:
+        rotated = Image.fromarray(pixels)
+        for step in _TRANSPOSE_FOR_ORIENTATION[orientation]:
+            rotated = rotated.transpose(step)
+        pixels = np.ascontiguousarray(np.asarray(rotated))
+        if orientation >= 5:
+            width, height = height, width
+
+    if max_side and max(pixels.shape[:2]) > max_side and image.format != "JPEG":
+        pixels = _shrink(pixels, max_side)
+    return DecodedImage(pixels=pixels, format=str(image.format), width=width, height=height)
+
+
+def _shrink(pixels: RGBImage, max_side: int) -> RGBImage:
+    h, w = pixels.shape[:2]
+    ratio = max_side / max(h, w)
+    size = (max(1, round(w * ratio)), max(1, round(h * ratio)))
+    return np.ascontiguousarray(cv2.resize(pixels, size, interpolation=cv2.INTER_AREA))
+
+
+def from_array(pixels: RGBImage) -> DecodedImage:
+    """Wrap pixels that are already decoded (tests, benchmarks, video frames)."""
+    if pixels.ndim != 3 or pixels.shape[2] != 3 or pixels.dtype != np.uint8:
+        raise UnreadableImage("expected an H x W x 3 uint8 RGB array")
+    h, w = pixels.shape[:2]
+    return DecodedImage(pixels=np.ascontiguousarray(pixels), format="RAW", width=w, height=h)

@@ -1,0 +1,119 @@
+"""Dense landmarks (MediaPipe FaceMesh, 468 points) and what is derived from them.
+
+The mesh model sees a 192x192 crop of the face, rotated so the detector's eyes lie
+level, 1.5x the detector's box, as MediaPipe crops it. Its points come back in crop
+pixels and are mapped to the image; z (depth) is in the same pixel scale, which makes a
+head pose estimate possible without a 3D face model.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from identity.engine.detection import LEFT_EYE, RIGHT_EYE, Detection
+from identity.engine.geometry import apply_affine, warp
+from identity.engine.imageio import RGBImage
+from identity.engine.runtime import FloatArray, OnnxModel
+
+MESH_INPUT = 192
+ROI_SCALE = 1.5
+
+# MediaPipe FaceMesh topology indices ("right" is the subject's right, on the image's left).
+RIGHT_EYE_RING = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
+LEFT_EYE_RING = (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466)
+RIGHT_EYE_CORNERS, LEFT_EYE_CORNERS = (33, 133), (263, 362)
+# Upper/lower lid pairs, inner to outer, for eye openness.
+RIGHT_LIDS = ((158, 153), (159, 145), (160, 144))
+LEFT_LIDS = ((385, 380), (386, 374), (387, 373))
+NOSE_TIP, MOUTH_RIGHT, MOUTH_LEFT = 1, 61, 291
+FOREHEAD, CHIN = 10, 152
+
+
+@dataclass(frozen=True)
+class Pose:
+    """Head pose in degrees. yaw > 0: the face turns towards the image's right;
+    pitch > 0: the face looks up; roll > 0: the eye line tilts clockwise in the image."""
+
+    yaw: float
+    pitch: float
+    roll: float
+
+
+@dataclass(frozen=True)
+class Landmarks:
+    points: FloatArray  # (468, 3): x, y in image pixels, z depth in the same scale
+    presence: float  # the mesh model's probability that a face is in the crop
+
+    def centroid(self, indices: tuple[int, ...]) -> FloatArray:
+        return np.asarray(self.points[list(indices), :2].mean(axis=0), np.float32)
+
+    @property
+    def right_eye(self) -> FloatArray:
+        return self.centroid(RIGHT_EYE_RING)
+
+    @property
+    def left_eye(self) -> FloatArray:
+        return self.centroid(LEFT_EYE_RING)
+
+    @property
+    def interocular(self) -> float:
+        return float(np.linalg.norm(self.left_eye - self.right_eye))
+
+    def five_points(self) -> FloatArray:
+        """Right eye, left eye, nose tip, right and left mouth corners: alignment's points."""
+        rest = self.points[[NOSE_TIP, MOUTH_RIGHT, MOUTH_LEFT], :2]
+        return np.vstack([self.right_eye, self.left_eye, rest]).astype(np.float32)
+
+    def eye_openness(self) -> tuple[float, float]:
+        """Lid gap over eye width for (right, left) eye: ~0.3 open, below ~0.12 closed."""
+
+        def openness(lids: tuple[tuple[int, int], ...], corners: tuple[int, int]) -> float:
+            p = self.points[:, :2]
+            gap = np.mean([np.linalg.norm(p[a] - p[b]) for a, b in lids])
+            width = np.linalg.norm(p[corners[0]] - p[corners[1]])
+            return float(gap / max(width, 1e-6))
+
+        return openness(RIGHT_LIDS, RIGHT_EYE_CORNERS), openness(LEFT_LIDS, LEFT_EYE_CORNERS)
+
+    def pose(self) -> Pose:
+        """From a face frame built on the 3D mesh: eye corners across, forehead to chin down."""
+        p = self.points.astype(np.float64)
+        across = p[LEFT_EYE_CORNERS[0]] - p[RIGHT_EYE_CORNERS[0]]
+        down = p[CHIN] - p[FOREHEAD]
+        x_axis = across / np.linalg.norm(across)
+        down = down - x_axis * np.dot(down, x_axis)
+        y_axis = down / np.linalg.norm(down)
+        forward = -np.cross(x_axis, y_axis)  # image z points away from the camera
+        yaw = math.degrees(math.atan2(forward[0], -forward[2]))
+        pitch = math.degrees(math.atan2(-forward[1], math.hypot(forward[0], forward[2])))
+        roll = math.degrees(math.atan2(x_axis[1], x_axis[0]))
+        return Pose(yaw=yaw, pitch=pitch, roll=roll)
+
+
+def roi_transform(detection: Detection) -> FloatArray:
+    """Image -> 192x192 mesh crop: centred on the box, eyes level, 1.5x its size."""
+    right, left = detection.keypoints[RIGHT_EYE], detection.keypoints[LEFT_EYE]
+    angle = math.degrees(math.atan2(float(left[1] - right[1]), float(left[0] - right[0])))
+    x, y, w, h = detection.box
+    side = max(w, h) * ROI_SCALE
+    centre = (x + w / 2, y + h / 2)
+    matrix = cv2.getRotationMatrix2D(centre, angle, MESH_INPUT / side)
+    matrix[:, 2] += (MESH_INPUT / 2 - centre[0], MESH_INPUT / 2 - centre[1])
+    return np.asarray(matrix, np.float32)
+
+
+def locate(model: OnnxModel, image: RGBImage, detection: Detection) -> Landmarks:
+    matrix = roi_transform(detection)
+    crop = warp(image, matrix, (MESH_INPUT, MESH_INPUT))
+    outputs = model.run((crop.astype(np.float32) / 255.0)[None])
+    mesh, logit = sorted(outputs.values(), key=lambda output: output.size, reverse=True)
+    points = mesh.reshape(468, 3)
+    inverse = cv2.invertAffineTransform(matrix.astype(np.float64))
+    xy = apply_affine(inverse, points[:, :2])
+    z = points[:, 2:3] / float(np.sqrt(abs(np.linalg.det(matrix[:, :2].astype(np.float64)))))
+    presence = 1.0 / (1.0 + math.exp(-float(np.clip(logit.reshape(-1)[0], -50, 50))))
+    return Landmarks(points=np.hstack([xy, z]).astype(np.float32), presence=presence)

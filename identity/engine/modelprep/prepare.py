@@ -1,0 +1,176 @@
+"""Prepare every model the engine needs: locate, check, convert, verify, cache.
+
+Idempotent: a model whose cached file still matches the manifest is left alone, so the
+service and the tests can call `ensure_models` on every start. Several processes may
+start at once (gunicorn workers), so preparation holds a file lock and every file is
+written to a temporary name and renamed into place: a reader never sees half a model.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+from identity.engine import config
+from identity.engine.errors import ModelUnavailable
+from identity.engine.modelprep import dlib_onnx, sources, tflite_onnx
+from identity.engine.modelprep.sources import SourceFile, sha256_of
+
+# Bump when a converter's output changes, so cached models are rebuilt.
+CONVERTER_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str  # the cached file is <name>.onnx
+    source: SourceFile
+    kind: str  # "tflite" or "dlib"
+    input_shape: tuple[int, ...]
+    input_range: tuple[float, float]
+    tolerance: float  # largest difference from the reference that passes verification
+
+
+# Tolerances: the detectors regress boxes in input pixels (0..192) and FaceMesh its points
+# in crop pixels, so 1e-2 there is far below a pixel; dlib's descriptor matches to ~1e-6.
+MODELS = (
+    ModelSpec("detector_short", sources.DETECTOR_SHORT, "tflite", (1, 128, 128, 3), (-1, 1), 2e-2),
+    ModelSpec("detector_full", sources.DETECTOR_FULL, "tflite", (1, 192, 192, 3), (-1, 1), 2e-2),
+    ModelSpec("face_mesh", sources.FACE_MESH, "tflite", (1, 192, 192, 3), (0, 1), 2e-2),
+    ModelSpec("embedder", sources.EMBEDDER, "dlib", (4, 150, 150, 3), (0, 255), 1e-4),
+)
+
+Log = Callable[[str], None]
+
+
+def model_path(name: str, directory: Path | None = None) -> Path:
+    return (directory or config.models_dir()) / f"{name}.onnx"
+
+
+@contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    directory.mkdir(parents=True, exist_ok=True)
+    with (directory / ".prepare.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _write_atomically(path: Path, payload: bytes) -> None:
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _read_manifest(directory: Path) -> dict[str, dict[str, object]]:
+    try:
+        data = json.loads((directory / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _is_current(spec: ModelSpec, entry: dict[str, object] | None, directory: Path) -> bool:
+    path = model_path(spec.name, directory)
+    return (
+        entry is not None
+        and entry.get("source_sha256") == spec.source.sha256
+        and entry.get("converter_version") == CONVERTER_VERSION
+        and path.is_file()
+        and entry.get("sha256") == sha256_of(path)
+    )
+
+
+def _verification_inputs(spec: ModelSpec) -> np.ndarray:
+    # Seeded, so that the recorded difference is reproducible.
+    low, high = spec.input_range
+    rng = np.random.default_rng(20261122)
+    return rng.uniform(low, high, size=spec.input_shape).astype(np.float32)
+
+
+def _convert_and_verify(spec: ModelSpec, source_path: Path) -> tuple[onnx.ModelProto, float]:
+    data = source_path.read_bytes()
+    inputs = _verification_inputs(spec)
+    if spec.kind == "tflite":
+        model = tflite_onnx.convert_tflite(data, graph_name=spec.name)
+        difference = max(tflite_onnx.max_abs_difference(model, data, inputs).values())
+    else:
+        model = dlib_onnx.convert_dlib_resnet(data)
+        chips = inputs.round().clip(0, 255).astype(np.uint8)
+        reference = dlib_onnx.dlib_reference(str(source_path), chips)
+        ours = _run(model, chips.astype(np.float32))
+        difference = float(np.abs(ours - reference).max())
+    if not difference <= spec.tolerance:
+        raise ModelUnavailable(
+            f"{spec.name}: converted model differs from the reference by {difference:.3g} "
+            f"(tolerance {spec.tolerance:.3g})"
+        )
+    return model, difference
+
+
+def _run(model: onnx.ModelProto, batch: np.ndarray) -> np.ndarray:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return np.asarray(session.run(None, {session.get_inputs()[0].name: batch})[0])
+
+
+def prepare_models(directory: Path | None = None, *, force: bool = False, log: Log = print) -> dict:
+    """Make every model ready in `directory`; returns the manifest."""
+    directory = directory or config.models_dir()
+    with _locked(directory):
+        manifest = _read_manifest(directory)
+        for spec in MODELS:
+            if not force and _is_current(spec, manifest.get(spec.name), directory):
+                log(f"{spec.name}: up to date")
+                continue
+            source_path = spec.source.locate()
+            actual = sha256_of(source_path)
+            if actual != spec.source.sha256:
+                raise ModelUnavailable(
+                    f"{source_path}: sha256 {actual} differs from the pinned {spec.source.sha256}"
+                )
+            log(f"{spec.name}: converting {spec.source.path} ({spec.source.distribution})")
+            model, difference = _convert_and_verify(spec, source_path)
+            payload = model.SerializeToString()
+            target = model_path(spec.name, directory)
+            _write_atomically(target, payload)
+            manifest[spec.name] = {
+                "file": target.name,
+                "source": f"{spec.source.distribution}=={spec.source.version}:{spec.source.path}",
+                "source_sha256": spec.source.sha256,
+                "sha256": sha256_of(target),
+                "converter_version": CONVERTER_VERSION,
+                "max_abs_difference_from_reference": difference,
+            }
+            log(f"{spec.name}: verified (max difference from reference {difference:.2g})")
+            _write_atomically(directory / MANIFEST, json.dumps(manifest, indent=2).encode())
+    return manifest
+
+
+def ensure_models(directory: Path | None = None, *, log: Log | None = None) -> Path:
+    """Prepare the models if any is missing; cheap when they are all there."""
+    directory = directory or config.models_dir()
+    manifest = _read_manifest(directory)
+    complete = all(
+        spec.name in manifest and model_path(spec.name, directory).is_file() for spec in MODELS
+    )
+    if not complete:
+        prepare_models(directory, log=log or (lambda _message: None))
+    return directory
