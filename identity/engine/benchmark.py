@@ -12,7 +12,7 @@ from PIL import Image
 
 from identity.engine import alignment, quality, testdata
 from identity.engine.engine import FaceEngine, _analysis_copy
-from identity.engine.imageio import decode
+from identity.engine.imageio import ANALYSIS_SIDE, decode
 
 
 SIZES = ((640, 480), (4000, 3000))
@@ -66,7 +66,7 @@ def run(engine: FaceEngine, photo: str, repeat: int) -> list[Timing]:
     for size in SIZES:
         data = jpeg_at(photo, size)
         label = f"{size[0]}x{size[1]}"
-        image = decode(data, max_side=1600)
+        image = decode(data, max_side=ANALYSIS_SIDE)
         pixels, _scale = _analysis_copy(image)
         found = engine.detect_oriented(pixels, auto_rotate=False)
         if not found:
@@ -75,14 +75,14 @@ def run(engine: FaceEngine, photo: str, repeat: int) -> list[Timing]:
         marks = engine.landmarks(pixels, detection)
         chip = alignment.align(pixels, marks.five_points())
         stages: dict[str, Callable[[], object]] = {
-            "decode": lambda: decode(data, max_side=1600),
+            "decode": lambda: decode(data, max_side=ANALYSIS_SIDE),
             "detect": lambda: engine.detect_oriented(pixels, auto_rotate=False),
             "landmarks": lambda: engine.landmarks(pixels, detection),
             "align+quality": lambda: quality.factors(
                 alignment.align(pixels, marks.five_points()), 40, marks.pose(), 0.9, 0.9
             ),
             "embed": lambda: engine.embed([chip]),
-            "pipeline": lambda: engine.analyze(decode(data, max_side=1600), embed=True),
+            "pipeline": lambda: engine.analyze(decode(data, max_side=ANALYSIS_SIDE), embed=True),
         }
         for stage, action in stages.items():
             median, p95 = _time(action, repeat)

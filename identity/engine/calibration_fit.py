@@ -68,6 +68,11 @@ def fit_knots(impostor: FloatArray) -> list[Knot]:
     ranks = np.arange(1, n + 1)
     rates = ranks / n
     tail = (rates <= TAIL_FIT_RATES[0]) & (rates >= lowest_rate)
+    if tail.sum() < MIN_OBSERVED:
+        raise ValueError(
+            f"too few different-person pairs ({n:,}) to measure the tail of their scores: "
+            f"at least {int(MIN_OBSERVED / TAIL_FIT_RATES[0]) * 2:,} are needed"
+        )
     slope, intercept = np.polyfit(ranked[tail], np.log10(rates[tail]), 1)
     knots = []
     for confidence in KNOT_THRESHOLDS:

@@ -19,7 +19,7 @@ from identity.engine.calibration import Calibration, load_calibration
 from identity.engine.config import engine_threads
 from identity.engine.detection import Detection
 from identity.engine.errors import NoFaceFound, TooManyFaces
-from identity.engine.imageio import DecodedImage, RGBImage
+from identity.engine.imageio import ANALYSIS_SIDE, DecodedImage, RGBImage
 from identity.engine.landmarks import Landmarks, Pose
 from identity.engine.modelprep.prepare import ensure_models, model_path
 from identity.engine.orientation import (
@@ -30,8 +30,6 @@ from identity.engine.orientation import (
 )
 from identity.engine.runtime import FloatArray, OnnxModel
 
-# Longest side of the copy that is analysed; decode JPEGs at about this size.
-ANALYSIS_SIDE = 1600
 # Faces smaller than this (box side, full-image pixels) are ignored: too small to compare.
 MIN_FACE_SIZE = 20
 # A face that fills this share of the image's longer side is a portrait: the short-range

@@ -15,8 +15,9 @@ class UnreadableImage(EngineError):
 class ImageTooLarge(EngineError):
     """The image declares more pixels than the engine will decode (decompression bombs)."""
 
-    def __init__(self, width: int, height: int, limit: int) -> None:
-        super().__init__(f"image of {width}x{height} pixels exceeds the limit of {limit} pixels")
+    def __init__(self, width: int | None, height: int | None, limit: int) -> None:
+        size = f"{width}x{height} pixels" if width and height else "far too many pixels"
+        super().__init__(f"image of {size} exceeds the limit of {limit} pixels")
         self.width = width
         self.height = height
 

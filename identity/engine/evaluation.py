@@ -34,11 +34,11 @@ def _init_worker() -> None:
 
 def _embed_file(path: str) -> FloatArray | None:
     """The largest face's embedding, or None when the file has no usable face."""
-    from identity.engine.imageio import decode
+    from identity.engine.imageio import ANALYSIS_SIDE, decode
 
     assert _worker_engine is not None
     try:
-        image = decode(Path(path).read_bytes(), max_side=1600)
+        image = decode(Path(path).read_bytes(), max_side=ANALYSIS_SIDE)
         faces = _worker_engine.analyze(image, embed=True)
     except (EngineError, OSError):
         return None

@@ -137,9 +137,7 @@ def _other_dlib_network() -> bytes:
         pytest.param(lambda data: data + b"\x00", id="trailing-byte"),
         pytest.param(lambda data: data.replace(b"con_4", b"con_9", 1), id="unknown-layer"),
         pytest.param(lambda data: data.replace(b"fc_2", b"fc_3", 1), id="unknown-fc"),
-        pytest.param(
-            lambda data: np.random.default_rng(1).bytes(len(data)), id="random-bytes"
-        ),
+        pytest.param(lambda data: np.random.default_rng(1).bytes(len(data)), id="random-bytes"),
         pytest.param(lambda data: _other_dlib_network(), id="other-dlib-network"),
     ],
 )

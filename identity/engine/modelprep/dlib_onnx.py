@@ -19,6 +19,7 @@ import importlib.metadata
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -102,16 +103,21 @@ def _ares_down(filters: int) -> list[_Spec]:
     ]
 
 
+def _level(filters: int, blocks: int, down: bool) -> list[_Spec]:
+    """dlib's ``alevelN``: ``blocks`` ares on top of one ares_down when ``down``, output first."""
+    return _ares(filters) * blocks + (_ares_down(filters) if down else [])
+
+
 def _anet_layers() -> list[_Spec]:
     """anet_type's layers below the loss, from the output down to the input conv."""
     return [
         _Spec("fc", (EMBEDDING_SIZE,)),
         _Spec("avg_pool", (0, 1)),
-        *_ares_down(256),
-        *_ares(256), *_ares(256), *_ares_down(256),
-        *_ares(128), *_ares(128), *_ares_down(128),
-        *_ares(64), *_ares(64), *_ares(64), *_ares_down(64),
-        *_ares(32), *_ares(32), *_ares(32),
+        *_level(256, 0, down=True),
+        *_level(256, 2, down=True),
+        *_level(128, 2, down=True),
+        *_level(64, 3, down=True),
+        *_level(32, 3, down=False),
         _Spec("max_pool", (3, 2)),
         _RELU,
         _AFFINE,
@@ -148,7 +154,7 @@ class _Reader:
         self._pos += count
         return chunk
 
-    def int(self) -> int:
+    def read_int(self) -> int:
         """A control byte (bit 7: negative, bits 0-3: byte count), then |value| little-endian."""
         control = self._take(1)[0]
         size = control & 0x0F
@@ -157,22 +163,22 @@ class _Reader:
         value = int.from_bytes(self._take(size), "little")
         return -value if control & 0x80 else value
 
-    def float(self) -> float:
+    def read_float(self) -> float:
         """dlib's portable float: integer mantissa, then integer power-of-two exponent."""
-        mantissa, exponent = self.int(), self.int()
+        mantissa, exponent = self.read_int(), self.read_int()
         try:
             return math.ldexp(mantissa, exponent)
         except OverflowError as exc:
             raise self.fail("floating point value out of range") from exc
 
-    def bool(self) -> bool:
+    def read_bool(self) -> bool:
         byte = self._take(1)
         if byte not in (b"0", b"1"):
             raise self.fail(f"invalid bool byte {byte!r}")
         return byte == b"1"
 
-    def string(self) -> str:
-        length = self.int()
+    def read_string(self) -> str:
+        length = self.read_int()
         if not 0 <= length <= 64:  # dlib's layer names are short identifiers
             raise self.fail(f"implausible string length {length}")
         raw = self._take(length)
@@ -183,20 +189,20 @@ class _Reader:
 
     def expect_int(self, expected: int | tuple[int, ...], what: str) -> int:
         allowed = expected if isinstance(expected, tuple) else (expected,)
-        value = self.int()
+        value = self.read_int()
         if value not in allowed:
             raise self.fail(f"{what} is {value}, expected {' or '.join(map(str, allowed))}")
         return value
 
     def expect_string(self, expected: str) -> None:
-        name = self.string()
+        name = self.read_string()
         if name != expected:
             raise self.fail(f"found layer {name!r}, expected {expected!r}")
 
-    def tensor(self) -> FloatArray:
+    def read_tensor(self) -> FloatArray:
         """resizable_tensor version 2: four dimensions, then raw little-endian float32."""
         self.expect_int(2, "tensor version")
-        shape = tuple(self.int() for _ in range(4))
+        shape = tuple(self.read_int() for _ in range(4))
         if min(shape) < 0:
             raise self.fail(f"negative tensor dimensions {shape}")
         values = np.frombuffer(self._take(4 * math.prod(shape)), dtype="<f4")
@@ -204,15 +210,15 @@ class _Reader:
             raise self.fail("tensor holds non-finite values")
         return values.astype(np.float32).reshape(shape)
 
-    def alias_shape(self) -> tuple[int, ...]:
+    def read_alias_shape(self) -> tuple[int, ...]:
         """alias_tensor: only the shape of a view into the layer's parameter tensor."""
         self.expect_int(1, "alias_tensor version")
-        return tuple(self.int() for _ in range(4))
+        return tuple(self.read_int() for _ in range(4))
 
     def skip_floats(self, count: int) -> None:
         """Skip training-only settings (learning-rate/weight-decay multipliers, loss margins)."""
         for _ in range(count):
-            self.float()
+            self.read_float()
 
 
 # ---------------------------------------------------------------------------------------
@@ -221,6 +227,8 @@ class _Reader:
 
 @dataclass
 class _Layer:
+    """A parsed layer: its expected spec and its parameters, shaped as dlib uses them."""
+
     spec: _Spec
     params: dict[str, FloatArray] = field(default_factory=dict)
 
@@ -233,19 +241,20 @@ def _split_params(
     if flat.size != sum(sizes):
         raise reader.fail(f"parameter tensor has {flat.size} values, views need {sum(sizes)}")
     parts = np.split(flat.reshape(-1), np.cumsum(sizes)[:-1])
-    return {name: part.reshape(shape) for (name, shape), part in zip(shapes.items(), parts)}
+    views = zip(shapes.items(), parts, strict=True)
+    return {name: part.reshape(shape) for (name, shape), part in views}
 
 
 def _read_con(reader: _Reader, spec: _Spec) -> dict[str, FloatArray]:
     filters, kernel, stride = spec.args
     pad = _default_padding(kernel, stride)
     reader.expect_string("con_4")
-    flat = reader.tensor()
+    flat = reader.read_tensor()
     expected = (filters, kernel, kernel, stride, stride, pad, pad)
-    found = tuple(reader.int() for _ in range(7))
+    found = tuple(reader.read_int() for _ in range(7))
     if found != expected:
         raise reader.fail(f"con (filters, nr, nc, strides, paddings) {found}, expected {expected}")
-    filter_shape, bias_shape = reader.alias_shape(), reader.alias_shape()
+    filter_shape, bias_shape = reader.read_alias_shape(), reader.read_alias_shape()
     reader.skip_floats(4)
     if filter_shape[0] != filters or filter_shape[2:] != (kernel, kernel):
         raise reader.fail(f"con filter shape {filter_shape}")
@@ -256,8 +265,8 @@ def _read_con(reader: _Reader, spec: _Spec) -> dict[str, FloatArray]:
 
 def _read_affine(reader: _Reader) -> dict[str, FloatArray]:
     reader.expect_string("affine_")
-    flat = reader.tensor()
-    gamma_shape, beta_shape = reader.alias_shape(), reader.alias_shape()
+    flat = reader.read_tensor()
+    gamma_shape, beta_shape = reader.read_alias_shape(), reader.read_alias_shape()
     reader.expect_int(0, "affine mode (CONV_MODE)")
     channels = gamma_shape[1]
     if gamma_shape != (1, channels, 1, 1) or beta_shape != gamma_shape:
@@ -268,10 +277,10 @@ def _read_affine(reader: _Reader) -> dict[str, FloatArray]:
 def _read_fc(reader: _Reader, spec: _Spec) -> dict[str, FloatArray]:
     reader.expect_string("fc_2")
     reader.expect_int(spec.args[0], "fc outputs")
-    inputs = reader.int()
-    flat = reader.tensor()
-    weight_shape = reader.alias_shape()
-    reader.alias_shape()  # the unused bias view of an fc_no_bias
+    inputs = reader.read_int()
+    flat = reader.read_tensor()
+    weight_shape = reader.read_alias_shape()
+    reader.read_alias_shape()  # the unused bias view of an fc_no_bias
     reader.expect_int(1, "fc bias mode (FC_NO_BIAS)")
     reader.skip_floats(4)
     if weight_shape != (inputs, spec.args[0], 1, 1):
@@ -283,7 +292,7 @@ def _read_pool(reader: _Reader, spec: _Spec) -> None:
     window, stride = spec.args
     pad = _default_padding(window, stride)
     reader.expect_string(f"{spec.kind}_2")
-    found = tuple(reader.int() for _ in range(6))
+    found = tuple(reader.read_int() for _ in range(6))
     expected = (window, window, stride, stride, pad, pad)
     if found != expected:
         raise reader.fail(f"{spec.kind} (nr, nc, strides, paddings) {found}, expected {expected}")
@@ -305,18 +314,18 @@ def _read_details(reader: _Reader, spec: _Spec) -> _Layer:
 
 
 def _skip_add_layer_state(reader: _Reader, version: int) -> None:
-    """Training state after each add_layer's details: 3 flags, x_grad, cached_output[, params_grad]."""
+    """Skip what add_layer stores after its layer: 3 flags, x_grad, cached_output[, params_grad]."""
     for _ in range(3):
-        reader.bool()
+        reader.read_bool()
     for _ in range(3 if version == 2 else 2):
-        reader.tensor()
+        reader.read_tensor()
 
 
 def _parse(data: bytes) -> tuple[FloatArray, list[_Layer]]:
     """Return the input layer's per-channel means and the layers from input to output."""
     reader = _Reader(data)
     reader.expect_int(1, "add_loss_layer version")
-    loss = reader.string()
+    loss = reader.read_string()
     if loss == "loss_metric_2":
         reader.skip_floats(2)
     elif loss != "loss_metric_":
@@ -331,18 +340,18 @@ def _parse(data: bytes) -> tuple[FloatArray, list[_Layer]]:
     # The add_layer directly on the input layer has its own, longer format.
     input_version = reader.expect_int((2, 3), "input add_layer version")
     reader.expect_string("input_rgb_image_sized")
-    means = np.array([reader.float() for _ in range(3)], dtype=np.float32)
+    means = np.array([reader.read_float() for _ in range(3)], dtype=np.float32)
     reader.expect_int(CHIP_SIZE, "input rows")
     reader.expect_int(CHIP_SIZE, "input columns")
     layers = [_read_details(reader, stem_con)]
     for _ in range(3):
-        reader.bool()
+        reader.read_bool()
     for _ in range(3):  # x_grad, cached_output, grad_final
-        reader.tensor()
+        reader.read_tensor()
     if input_version == 3:
-        reader.int()  # sample expansion factor
+        reader.read_int()  # sample expansion factor
 
-    for spec, version in zip(reversed(upper), reversed(versions)):
+    for spec, version in zip(reversed(upper), reversed(versions), strict=True):
         if spec.kind in ("tag", "skip"):  # serialised as a version number only
             layers.append(_Layer(spec))
             continue
@@ -376,16 +385,17 @@ class _GraphBuilder:
         self.initializers.append(numpy_helper.from_array(value, name))
         return name
 
-    def node(
-        self, op: str, inputs: list[str], shape: tuple[int, int, int], **attrs: object
-    ) -> str:
+    def node(self, op: str, inputs: list[str], shape: tuple[int, int, int], **attrs: Any) -> str:
         name = self._name(op.lower())
         self.nodes.append(helper.make_node(op, inputs, [name], name=name, **attrs))
         self.shapes[name] = shape
         return name
 
     def conv(self, x: str, con: _Layer, affine: _Layer) -> str:
-        """Conv with the following affine (gamma * y + beta per channel) folded in."""
+        """Conv with the following affine (gamma * y + beta per channel) folded in.
+
+        The fold is computed in float64 so that it adds no rounding beyond the final cast.
+        """
         _, kernel, stride = con.spec.args
         pad = _default_padding(kernel, stride)
         channels, height, width = self.shapes[x]
@@ -415,15 +425,14 @@ class _GraphBuilder:
         pad = _default_padding(window, stride)
         size = (height + 2 * pad - window) // stride + 1, (width + 2 * pad - window) // stride + 1
         op = "MaxPool" if spec.kind == "max_pool" else "AveragePool"
-        return self.node(
-            op, [x], (channels, *size), kernel_shape=[window] * 2, strides=[stride] * 2, pads=[pad] * 4
-        )
+        attrs = {"kernel_shape": [window] * 2, "strides": [stride] * 2, "pads": [pad] * 4}
+        return self.node(op, [x], (channels, *size), **attrs)
 
     def pad_to(self, x: str, shape: tuple[int, int, int]) -> str:
         """Zero-pad channels and bottom/right edges, as dlib's tt::add does for unequal sizes."""
         if self.shapes[x] == shape:
             return x
-        ends = [target - have for target, have in zip(shape, self.shapes[x])]
+        ends = [target - have for target, have in zip(shape, self.shapes[x], strict=True)]
         pads = self.constant("pads", np.array([0, 0, 0, 0, 0, *ends], dtype=np.int64))
         return self.node("Pad", [x, pads], shape)
 
@@ -441,9 +450,7 @@ class _GraphBuilder:
         if weight.shape[0] != math.prod(self.shapes[x]):
             raise UnexpectedDlibFile(f"fc expects {weight.shape[0]} inputs, gets {self.shapes[x]}")
         flat = self.node("Flatten", [x], (weight.shape[0], 1, 1), axis=1)
-        return self.node(
-            "MatMul", [flat, self.constant("fc_w", weight)], (weight.shape[1], 1, 1)
-        )
+        return self.node("MatMul", [flat, self.constant("fc_w", weight)], (weight.shape[1], 1, 1))
 
 
 def _build_graph(means: FloatArray, layers: list[_Layer]) -> onnx.GraphProto:
@@ -451,21 +458,17 @@ def _build_graph(means: FloatArray, layers: list[_Layer]) -> onnx.GraphProto:
     # dlib's input layer: (pixel - mean) / 256, planar RGB. Transposing first lets the
     # mean broadcast over whole planes, which is much faster than over a trailing axis of 3.
     planar = builder.node("Transpose", ["chip"], (3, CHIP_SIZE, CHIP_SIZE), perm=[0, 3, 1, 2])
-    centred = builder.node(
-        "Sub", [planar, builder.constant("rgb_mean", means.reshape(3, 1, 1))], builder.shapes[planar]
-    )
+    mean = builder.constant("rgb_mean", means.reshape(3, 1, 1))
+    centred = builder.node("Sub", [planar, mean], builder.shapes[planar])
     scale = builder.constant("scale", np.array(1 / 256, dtype=np.float32))
     x = builder.node("Mul", [centred, scale], builder.shapes[planar])
 
     tags: dict[int, str] = {}
-    pending_con: _Layer | None = None
-    for layer in layers:
+    remaining = iter(layers)
+    for layer in remaining:
         kind = layer.spec.kind
-        if kind == "con":
-            pending_con = layer  # always followed by its affine (see _anet_layers)
-        elif kind == "affine":
-            assert pending_con is not None
-            x, pending_con = builder.conv(x, pending_con, layer), None
+        if kind == "con":  # in anet_type every con is followed by an affine, folded in here
+            x = builder.conv(x, layer, next(remaining))
         elif kind == "relu":
             x = builder.node("Relu", [x], builder.shapes[x])
         elif kind in ("max_pool", "avg_pool"):
@@ -509,14 +512,15 @@ def convert_dlib_resnet(data: bytes) -> onnx.ModelProto:
 
 
 def dlib_reference(dat_path: str, chips: npt.NDArray[np.uint8]) -> FloatArray:
-    """Descriptors computed by dlib itself (the independent reference) for uint8 RGB 150x150 chips, [N,128].
+    """Descriptors computed by dlib itself (the independent reference), [N, 128].
 
-    dlib is imported here because it is only needed to verify conversions.
+    ``chips`` are uint8 RGB 150x150 face chips, [N, 150, 150, 3]. dlib is imported here
+    because it is only needed to verify conversions, never to serve them.
     """
     import dlib
 
-    if chips.dtype != np.uint8 or chips.ndim != 4 or chips.shape[1:] != (CHIP_SIZE, CHIP_SIZE, 3):
-        raise ValueError(f"expected uint8 chips [N,{CHIP_SIZE},{CHIP_SIZE},3], got {chips.dtype} {chips.shape}")
+    if chips.dtype != np.uint8 or chips.shape[1:] != (CHIP_SIZE, CHIP_SIZE, 3):
+        raise ValueError(f"expected uint8 chips [N, 150, 150, 3], got {chips.dtype} {chips.shape}")
     model = dlib.face_recognition_model_v1(dat_path)
     return np.array(
         [model.compute_face_descriptor(np.ascontiguousarray(chip)) for chip in chips],

@@ -3,7 +3,7 @@
 MediaPipe publishes these models only as TFLite flatbuffers, while the service
 runs every model with ONNX Runtime.  This module converts them once, during
 model preparation, and verifies the result against OpenCV's TFLite reader,
-which is an implementation independent of ours.
+an implementation independent of this one.
 
 Scope is deliberately narrow: only the operators these models use are
 implemented, and anything else raises :class:`UnsupportedTFLite` rather than
@@ -11,13 +11,22 @@ producing a graph that is silently wrong.
 
 Layout: TFLite tensors are NHWC, while ONNX Runtime's CPU convolutions are
 fastest in NCHW.  The ONNX graph keeps the TFLite interface (same input and
-output names, shapes and NHWC layout) so it is a drop-in replacement, but it
-transposes once after the input and computes in NCHW.  A tensor is transposed
-back only where NHWC memory order is observable: RESHAPE and graph outputs.
+output names, shapes and NHWC layout, with a symbolic batch dimension) so it
+is a drop-in replacement, but transposes once after the input and computes in
+NCHW.  A tensor is transposed back only where NHWC memory order is
+observable: RESHAPE and graph outputs.
+
+Two rewrites exist purely for speed on one CPU thread: ONNX Runtime runs
+convolutions in a blocked "NCHWc" layout, and any operator it cannot run in
+that layout (PRelu, Pad) costs reorders around it and breaks Conv+Add fusion
+downstream.  PRELU and channel-only PAD are therefore expressed as exact
+convolutions (see :func:`_prelu` and :func:`_pad`), which took FaceMesh from
+3.9 to 1.0 ms.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -25,11 +34,13 @@ import cv2
 import numpy as np
 import onnx
 import onnxruntime as ort
-import tflite  # type: ignore[import-untyped]
+import tflite
 from onnx import TensorProto, helper, numpy_helper
-from tflite.utils import BUILTIN_OPCODE2NAME  # type: ignore[import-untyped]
+from tflite.utils import BUILTIN_OPCODE2NAME
 
 OPSET = 17
+#: Oldest ONNX IR version that supports opset 17, so older runtimes load the model.
+IR_VERSION = 8
 _NHWC_TO_NCHW = (0, 3, 1, 2)
 _NCHW_TO_NHWC = (0, 2, 3, 1)
 _BATCH = "N"
@@ -61,6 +72,8 @@ def convert_tflite(data: bytes, *, graph_name: str = "model") -> onnx.ModelProto
     that the batch dimension is symbolic ("N").  Raises UnsupportedTFLite for
     operators or options outside the MediaPipe face models' set.
     """
+    if not tflite.Model.ModelBufferHasIdentifier(data, 0):
+        raise UnsupportedTFLite("not a TFLite flatbuffer (missing TFL3 identifier)")
     model = _Converter(data).convert(graph_name)
     onnx.checker.check_model(model, full_check=True)
     return model
@@ -72,10 +85,10 @@ def opencv_reference(data: bytes, inputs: np.ndarray) -> dict[str, np.ndarray]:
     name, in the TFLite shape (with the batch size of ``inputs``).
 
     OpenCV takes NCHW blobs and returns 4-D outputs in NCHW, so both are
-    transposed here.  OpenCV 5 registers only one of the two outputs of these
-    models as a network output and refuses a list of names that differs from
-    it, so each output is forwarded separately by its TFLite tensor name,
-    which OpenCV uses as the layer name.
+    transposed here.  OpenCV 5 registers only the last operator's output as
+    a network output and refuses a list of names that differs from it, so
+    each output is forwarded separately by its TFLite tensor name, which
+    OpenCV uses as the layer name.
     """
     graph = tflite.Model.GetRootAs(data, 0).Subgraphs(0)
     net = cv2.dnn.readNetFromTFLite(np.frombuffer(data, np.uint8))
@@ -94,7 +107,8 @@ def opencv_reference(data: bytes, inputs: np.ndarray) -> dict[str, np.ndarray]:
 
 def max_abs_difference(onnx_model: onnx.ModelProto, data: bytes, inputs: np.ndarray) -> dict[str, float]:
     """Per-output maximum absolute difference between ONNX Runtime running
-    ``onnx_model`` and OpenCV running the TFLite ``data``, to verify a conversion."""
+    ``onnx_model`` (default, i.e. fully optimised, session) and OpenCV running
+    the TFLite ``data`` on the same NHWC ``inputs``; verifies a conversion."""
     session = ort.InferenceSession(onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
     ours = session.run(names, {session.get_inputs()[0].name: inputs.astype(np.float32)})
@@ -110,27 +124,31 @@ def _shape(tensor: Any) -> tuple[int, ...]:
     return tuple(int(d) for d in tensor.ShapeAsNumpy()) if tensor.ShapeLength() else ()
 
 
-def _same_pads(size: Sequence[int], kernel: Sequence[int], strides: Sequence[int],
-               dilations: Sequence[int]) -> list[int]:
-    """Explicit ONNX pads reproducing TFLite SAME padding, which puts the odd
-    pixel at the end (ONNX's SAME_UPPER would too, but explicit pads keep the
-    graph free of auto_pad and its shape-inference corner cases)."""
+def _pads(padding: int, size: Sequence[int], kernel: Sequence[int], strides: Sequence[int],
+          dilations: Sequence[int]) -> list[int]:
+    """Explicit ONNX pads [top, left, bottom, right] for a TFLite Padding.
+
+    SAME pads so that out = ceil(in / stride), putting the odd pixel at the
+    end (bottom/right); explicit pads avoid relying on ONNX auto_pad.
+    """
+    if padding == tflite.Padding.VALID:
+        return [0, 0, 0, 0]
+    if padding != tflite.Padding.SAME:
+        raise UnsupportedTFLite(f"padding type {padding}")
     begins, ends = [], []
     for n, k, s, d in zip(size, kernel, strides, dilations, strict=True):
-        total = max((-(-n // s) - 1) * s + (k - 1) * d + 1 - n, 0)
+        total = max((math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0)
         begins.append(total // 2)
         ends.append(total - total // 2)
     return begins + ends
 
 
-def _pads(padding: int, size: Sequence[int], kernel: Sequence[int], strides: Sequence[int],
-          dilations: Sequence[int]) -> list[int]:
-    """ONNX pads for a TFLite Padding enum value."""
-    if padding == tflite.Padding.SAME:
-        return _same_pads(size, kernel, strides, dilations)
-    if padding == tflite.Padding.VALID:
-        return [0, 0, 0, 0]
-    raise UnsupportedTFLite(f"padding type {padding}")
+def _per_channel(array: np.ndarray | None, channels: int) -> np.ndarray | None:
+    """``array`` as a [channels] vector if, broadcast against NHWC, it varies
+    only along channels (shape [..., 1, C] or a scalar); otherwise None."""
+    if array is None or math.prod(array.shape[:-1]) != 1 or array.shape[-1:] not in [(), (1,), (channels,)]:
+        return None
+    return np.broadcast_to(array.reshape(-1), (channels,))
 
 
 class _Converter:
@@ -150,40 +168,38 @@ class _Converter:
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[TensorProto] = []
         self.values: dict[tuple[int, bool], str] = {}  # (tensor index, is NCHW) -> ONNX name
-        self.constants: dict[int, np.ndarray] = {}  # tensor index -> data in TFLite layout
         self.used_names: set[str] = set()
         # Graph inputs and outputs claim their TFLite names before anything else.
-        io = [*self.graph.InputsAsNumpy(), *self.graph.OutputsAsNumpy()]
+        io = [int(i) for i in (*self.graph.InputsAsNumpy(), *self.graph.OutputsAsNumpy())]
         order = [*io, *(i for i in range(self.graph.TensorsLength()) if i not in io)]
-        self.names = {int(i): self.unique(self.graph.Tensors(i).Name().decode()) for i in order}
-        for i in range(self.graph.TensorsLength()):
-            array = self.buffer_data(i)
-            if array is not None:
-                self.constants[i] = array
+        self.names = {i: self.unique(self.graph.Tensors(i).Name().decode()) for i in order}
+        # Constant tensors, in TFLite layout; DEQUANTIZE adds float32 copies.
+        self.constants = {i: array for i in range(self.graph.TensorsLength())
+                          if (array := self.buffer_data(i)) is not None}
 
     def convert(self, graph_name: str) -> onnx.ModelProto:
         """Build the whole ONNX model."""
         inputs = []
         for i in self.graph.InputsAsNumpy():
-            self.require_float32(i)
-            inputs.append(self.value_info(i))
+            inputs.append(self.value_info(int(i)))
             self.values[(int(i), False)] = self.names[int(i)]
         for k in range(self.graph.OperatorsLength()):
             op = self.graph.Operators(k)
-            code = self.model.OperatorCodes(op.OpcodeIndex()).BuiltinCode()
-            name = BUILTIN_OPCODE2NAME.get(code, f"builtin operator {code}")
+            opcode = self.model.OperatorCodes(op.OpcodeIndex())
+            name = BUILTIN_OPCODE2NAME.get(opcode.BuiltinCode(), f"builtin operator {opcode.BuiltinCode()}")
             handler = _HANDLERS.get(name)
             if handler is None:
+                if name == "CUSTOM":
+                    name = f"CUSTOM {opcode.CustomCode().decode()!r}"
                 raise UnsupportedTFLite(f"operator {name} (operator #{k}) is not supported")
             handler(self, op)
         outputs = []
         for i in self.graph.OutputsAsNumpy():
-            self.require_float32(i)
             self.value(int(i), nchw=False)
-            outputs.append(self.value_info(i))
+            outputs.append(self.value_info(int(i)))
         graph = helper.make_graph(self.nodes, graph_name, inputs, outputs, self.initializers)
         return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                                 ir_version=8, producer_name="identity.tflite_onnx")
+                                 ir_version=IR_VERSION, producer_name="identity.tflite_onnx")
 
     # --- TFLite accessors -------------------------------------------------
 
@@ -198,7 +214,7 @@ class _Converter:
             return None
         dtype = _NUMPY_DTYPES.get(tensor.Type())
         if dtype is None:
-            raise UnsupportedTFLite(f"constant {tensor.Name().decode()} has tensor type {tensor.Type()}")
+            raise UnsupportedTFLite(f"constant {self.names[index]} has TFLite tensor type {tensor.Type()}")
         return buffer.DataAsNumpy().view(dtype).reshape(_shape(tensor)).copy()
 
     def constant(self, index: int) -> np.ndarray:
@@ -206,12 +222,10 @@ class _Converter:
             raise UnsupportedTFLite(f"tensor {self.names[index]} must be constant")
         return self.constants[index]
 
-    def require_float32(self, index: int) -> None:
+    def value_info(self, index: int) -> onnx.ValueInfoProto:
+        """Graph input/output declaration: float32, TFLite shape with a symbolic batch."""
         if self.graph.Tensors(index).Type() != tflite.TensorType.FLOAT32:
             raise UnsupportedTFLite(f"graph input/output {self.names[index]} is not float32")
-
-    def value_info(self, index: int) -> onnx.ValueInfoProto:
-        """Graph input/output declaration: TFLite shape with a symbolic batch."""
         shape: list[int | str] = [*self.shape(index)]
         if shape:
             shape[0] = _BATCH
@@ -228,9 +242,9 @@ class _Converter:
         self.used_names.add(candidate)
         return candidate
 
-    def node(self, op_type: str, inputs: Sequence[str], outputs: Sequence[str], **attrs: Any) -> None:
-        """Append a node; its name is derived from its (unique) first output."""
-        self.nodes.append(helper.make_node(op_type, inputs, outputs, name=f"{outputs[0]}/{op_type}", **attrs))
+    def node(self, op_type: str, inputs: Sequence[str], output: str, **attrs: Any) -> None:
+        """Append a single-output node, named after its (unique) output."""
+        self.nodes.append(helper.make_node(op_type, inputs, [output], name=f"{output}/{op_type}", **attrs))
 
     def initializer(self, name: str, array: np.ndarray) -> str:
         unique = self.unique(name)
@@ -245,15 +259,15 @@ class _Converter:
         base = self.names[index]
         if index in self.constants:
             array = self.constants[index]
-            if nchw:
+            if nchw:  # broadcast like TFLite (align trailing axes), then move channels
                 if array.ndim > 4:
-                    raise UnsupportedTFLite(f"cannot broadcast {base} of rank {array.ndim} in NCHW")
+                    raise UnsupportedTFLite(f"cannot use {base} of rank {array.ndim} in NCHW")
                 array = array.reshape((1,) * (4 - array.ndim) + array.shape).transpose(_NHWC_TO_NCHW)
             name = self.initializer(f"{base}_nchw" if nchw else base, array)
         elif (index, not nchw) in self.values:
             name = self.unique(f"{base}_nchw") if nchw else base
             perm = _NHWC_TO_NCHW if nchw else _NCHW_TO_NHWC
-            self.node("Transpose", [self.values[(index, not nchw)]], [name], perm=perm)
+            self.node("Transpose", [self.values[(index, not nchw)]], name, perm=perm)
         else:
             raise UnsupportedTFLite(f"tensor {base} is read before any operator produces it")
         self.values[key] = name
@@ -265,20 +279,22 @@ class _Converter:
         name = self.unique(f"{self.names[output]}_nchw") if nchw else self.names[output]
         self.values[(output, nchw)] = name
         if fused == tflite.ActivationFunctionType.NONE:
-            self.node(op_type, inputs, [name], **attrs)
+            self.node(op_type, inputs, name, **attrs)
             return
         if fused not in _ACTIVATIONS:
             raise UnsupportedTFLite(f"fused activation {fused} on {self.names[output]}")
         activation, bounds = _ACTIVATIONS[fused]
         preactivation = self.unique(f"{name}_preact")
-        self.node(op_type, inputs, [preactivation], **attrs)
+        self.node(op_type, inputs, preactivation, **attrs)
         bound_names = [self.initializer(f"{name}_clip", np.array(b, np.float32)) for b in bounds or ()]
-        self.node(activation, [preactivation, *bound_names], [name])
+        self.node(activation, [preactivation, *bound_names], name)
 
-    def channel_scale(self, source: str, scale: np.ndarray, output: str) -> None:
-        """output = source * scale[channel], as a depthwise 1x1 Conv (NCHW)."""
+    def channel_scale(self, source: str, scale: np.ndarray, output: str) -> str:
+        """Append ``output = source * scale[channel]`` (NCHW) as a depthwise 1x1 Conv."""
         weight = self.initializer(f"{output}_w", scale.astype(np.float32).reshape(-1, 1, 1, 1))
-        self.node("Conv", [source, weight], [output], kernel_shape=[1, 1], group=len(scale))
+        name = self.unique(output)
+        self.node("Conv", [source, weight], name, kernel_shape=[1, 1], group=len(scale))
+        return name
 
     def elementwise_nchw(self, inputs: Sequence[int], output: int) -> bool:
         """Whether an elementwise op can run in NCHW: every variable operand is
@@ -358,44 +374,36 @@ def _relu(c: _Converter, op: Any) -> None:
 
 
 def _prelu(c: _Converter, op: Any) -> None:
-    """PRELU; with a constant per-channel alpha (MediaPipe's case) it is
-    rewritten as x + (1 - alpha) * relu(-x), both scalings being depthwise 1x1
-    convolutions.
+    """PRELU.  With a constant per-channel alpha (MediaPipe's case) it becomes
+    x + (1 - alpha) * relu(-x), both scalings being depthwise 1x1 Convs.
 
-    ONNX Runtime's PRelu is a slow broadcasting kernel that also forces
-    reorders out of and back into the blocked NCHWc layout its CPU
-    convolutions use (2.6 of FaceMesh's 3.9 ms).  The rewrite stays in NCHWc
-    and fuses into Conv+Relu and Conv+Add.
+    The identity holds for any alpha; the form matters because ONNX Runtime's
+    PRelu is a slow broadcasting kernel outside the NCHWc layout (2.6 of
+    FaceMesh's 3.9 ms), whereas these Convs stay in NCHWc and fuse into
+    Conv+Relu and Conv+Add.
     """
     (x, alpha), (y,) = _io(op)
     shape = c.shape(x)
-    slope = c.constants.get(alpha)
-    per_channel = (len(shape) == 4 and slope is not None and slope.ndim <= 4
-                   and slope.size in (1, shape[3]) and slope.size == (slope.shape or (1,))[-1])
-    if not per_channel:
+    slope = _per_channel(c.constants.get(alpha), shape[-1]) if len(shape) == 4 else None
+    if slope is None:
         nchw = c.elementwise_nchw([x, alpha], y)
         c.emit("PRelu", [c.value(x, nchw), c.value(alpha, nchw)], y, nchw)
         return
-    assert slope is not None
-    channels = shape[3]
     source = c.value(x, nchw=True)
-    negative = c.unique(f"{c.names[y]}_relu_neg")
-    c.channel_scale(source, -np.ones(channels, np.float32), negative)
-    c.node("Relu", [negative], [negative + "_out"])
-    scaled = c.unique(f"{c.names[y]}_scaled")
-    c.channel_scale(negative + "_out", np.broadcast_to(1 - slope.reshape(-1), channels), scaled)
+    negated = c.channel_scale(source, -np.ones_like(slope), f"{c.names[y]}_neg")
+    negative_part = c.unique(f"{c.names[y]}_relu_neg")
+    c.node("Relu", [negated], negative_part)
+    scaled = c.channel_scale(negative_part, 1 - slope, f"{c.names[y]}_scaled")
     c.emit("Add", [source, scaled], y, nchw=True)
 
 
 def _pad(c: _Converter, op: Any) -> None:
     """PAD with zeros.
 
-    Padding only the channel axis (BlazeFace/FaceMesh's "channel_padding"
-    before a residual Add) becomes a 1x1 Conv with an identity-embedding
-    weight, which is exact: ONNX Runtime's Pad kernel would force reorders
-    out of its blocked NCHWc layout, and the residual chain after it would
-    stay in plain NCHW.  Other paddings use Pad, with the [rank, 2] paddings
-    permuted when running in NCHW.
+    Padding only the channel axis (the "channel_padding" before residual Adds
+    in all four models) becomes an exact 1x1 Conv with an identity-embedding
+    weight, which stays in ONNX Runtime's NCHWc layout where Pad would not.
+    Other paddings use Pad, with the [rank, 2] paddings permuted for NCHW.
     """
     (x, paddings), (y,) = _io(op)
     shape = c.shape(x)
@@ -414,19 +422,15 @@ def _pad(c: _Converter, op: Any) -> None:
 
 
 def _reshape(c: _Converter, op: Any) -> None:
-    """RESHAPE in TFLite (NHWC) memory order.
+    """RESHAPE in TFLite (NHWC) memory order, to the output tensor's static shape.
 
     A leading 1 that carries the input's batch of 1 becomes 0 (ONNX "copy
     this dimension") so the symbolic batch dimension flows through.
     """
     inputs, (y,) = _io(op)
-    x = inputs[0]
-    if len(inputs) > 1 and inputs[1] >= 0:
-        target = c.constant(inputs[1]).astype(np.int64)
-    else:
-        options = _options(op, tflite.ReshapeOptions)
-        target = options.NewShapeAsNumpy().astype(np.int64)
-    if len(target) and target[0] == 1 and c.shape(x)[:1] == (1,):
+    x = inputs[0]  # the optional shape operand is redundant with the static output shape
+    target = np.array(c.shape(y), np.int64)
+    if target[:1].tolist() == [1] and c.shape(x)[:1] == (1,):
         target[0] = 0
     shape = c.initializer(f"{c.names[y]}_shape", target)
     c.emit("Reshape", [c.value(x, nchw=False), shape], y, nchw=False)
@@ -435,8 +439,7 @@ def _reshape(c: _Converter, op: Any) -> None:
 def _concatenation(c: _Converter, op: Any) -> None:
     inputs, (y,) = _io(op)
     options = _options(op, tflite.ConcatenationOptions)
-    rank = len(c.shape(y))
-    axis = options.Axis() % rank
+    axis = options.Axis() % len(c.shape(y))
     nchw = c.elementwise_nchw(inputs, y)
     c.emit("Concat", [c.value(i, nchw) for i in inputs], y, nchw,
            fused=options.FusedActivationFunction(), axis=_NHWC_TO_NCHW.index(axis) if nchw else axis)
@@ -448,8 +451,13 @@ def _resize_bilinear(c: _Converter, op: Any) -> None:
     TFLite's two flags select the source coordinate of output pixel i:
     align_corners uses i * (in - 1) / (out - 1); half_pixel_centers uses
     (i + 0.5) * in / out - 0.5 (clamped at the border, like ONNX "linear");
-    neither uses i * in / out.  Scales, not sizes, are given because sizes
-    would have to spell out the symbolic batch dimension.
+    neither uses i * in / out.
+
+    Scales, not sizes, are given: sizes would have to spell out the symbolic
+    batch dimension, and ONNX Runtime's NCHWc Upsample needs constant integer
+    scales.  Both ONNX shape inference and ONNX Runtime size the output as
+    floor(in * scale), so a float32 scale that rounds below out / in is
+    raised by one ulp (integer scales are exact and stay integers).
     """
     (x, size), (y,) = _io(op)
     options = _options(op, tflite.ResizeBilinearOptions, required=False)
@@ -458,11 +466,11 @@ def _resize_bilinear(c: _Converter, op: Any) -> None:
     if align_corners and half_pixel:
         raise UnsupportedTFLite("RESIZE_BILINEAR with both align_corners and half_pixel_centers")
     mode = "align_corners" if align_corners else "half_pixel" if half_pixel else "asymmetric"
-    in_size = np.array(c.shape(x)[1:3])
-    out_size = c.constant(size).astype(np.int64)
-    scales = np.concatenate([[1.0, 1.0], out_size / in_size]).astype(np.float32)
-    if not np.array_equal(np.floor(in_size * scales[2:]), out_size):
-        raise UnsupportedTFLite(f"RESIZE_BILINEAR {tuple(in_size)} -> {tuple(out_size)} is not an exact scale")
+    in_size = np.array(c.shape(x)[1:3], np.float64)
+    out_size = c.constant(size).astype(np.float64)
+    ratio = (out_size / in_size).astype(np.float32)
+    ratio = np.where(in_size * ratio < out_size, np.nextafter(ratio, np.float32(np.inf)), ratio)
+    scales = np.concatenate([np.ones(2, np.float32), ratio])
     c.emit("Resize", [c.value(x, nchw=True), "", c.initializer(f"{c.names[y]}_scales", scales)], y,
            nchw=True, mode="linear", coordinate_transformation_mode=mode)
 

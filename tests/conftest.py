@@ -1,0 +1,32 @@
+"""Shared fixtures: one engine (real models) for the whole run, and package photos."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from identity.engine import FaceEngine, decode
+from identity.engine.imageio import DecodedImage
+from identity.engine.testdata import photo_bytes
+
+
+@pytest.fixture(scope="session")
+def engine() -> FaceEngine:
+    return FaceEngine(threads=1)
+
+
+def photo(name: str) -> DecodedImage:
+    return decode(photo_bytes(name))
+
+
+def pixels(name: str) -> np.ndarray:
+    return photo(name).pixels
+
+
+def encode(array: np.ndarray, fmt: str = "JPEG", **options: object) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, fmt, **options)
+    return buffer.getvalue()

@@ -1,0 +1,67 @@
+"""The accuracy and calibration arithmetic, on numbers whose answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from identity.engine import calibration_fit
+from identity.engine.calibration import Calibration, documented_far
+from identity.engine.evaluation import best_accuracy, pair_report, tar_at_far
+
+
+def test_best_accuracy_finds_the_separating_threshold() -> None:
+    genuine = np.array([0.9, 0.8, 0.7, 0.4])
+    impostor = np.array([0.1, 0.2, 0.3, 0.75])
+    accuracy, threshold = best_accuracy(genuine, impostor)
+    # Accepting from 0.4 up takes every genuine pair and one impostor: 7 of 8 right.
+    assert accuracy == pytest.approx(7 / 8)
+    assert threshold == pytest.approx(0.4)
+
+
+def test_tar_at_far_uses_the_strictest_allowed_threshold() -> None:
+    impostor = np.arange(1000) / 1000  # 0.000 .. 0.999
+    genuine = np.array([0.9985, 0.9975, 0.5])
+    # 1e-3 allows one impostor above the threshold: threshold = 0.998.
+    assert tar_at_far(genuine, impostor, 1e-3) == pytest.approx(1 / 3)
+    assert tar_at_far(genuine, impostor, 1e-2) == pytest.approx(2 / 3)
+
+
+def test_the_fit_reproduces_the_rates_on_a_fresh_sample() -> None:
+    rng = np.random.default_rng(0)
+    fit = rng.normal(0.0, 0.1, 3_000_000).astype(np.float32)
+    check = rng.normal(0.0, 0.1, 3_000_000).astype(np.float32)
+    knots = calibration_fit.fit_knots(fit)
+    assert all(b.similarity > a.similarity for a, b in zip(knots, knots[1:], strict=False))
+    for row in calibration_fit.held_out_check(check, knots):
+        if row["measurable"]:
+            assert 1 / 3 <= row["ratio"] <= 3, row
+    extrapolated = [knot for knot in knots if not knot.observed]
+    assert extrapolated and all(knot.expected_count < calibration_fit.MIN_OBSERVED for knot in extrapolated)
+
+
+def test_too_few_impostor_pairs_cannot_be_fitted() -> None:
+    with pytest.raises(ValueError, match="too few"):
+        calibration_fit.fit_knots(np.linspace(0, 1, 500, dtype=np.float32))
+
+
+def test_impostor_and_genuine_pairs_are_split_by_identity() -> None:
+    vectors = np.eye(4, dtype=np.float32)
+    identities = ["a", "a", "b", "c"]
+    assert len(calibration_fit.impostor_scores(vectors, identities)) == 5  # 6 pairs less the a-a pair
+    assert len(calibration_fit.genuine_scores(vectors, identities)) == 1
+
+
+def test_a_failed_pair_counts_as_rejected() -> None:
+    calibration = Calibration(similarities=tuple(np.linspace(0.5, 0.9, 11)), thresholds=tuple(np.linspace(0.4, 0.9, 11)))
+    report = pair_report(
+        np.array([0.95, 0.95, 0.1]), np.array([True, True, False]), np.array([False, True, False]), calibration
+    )
+    assert report.failed == 1
+    assert report.accuracy == pytest.approx(2 / 3)
+    assert set(report.confidence_far) == {"0.4", "0.5", "0.6", "0.7", "0.8", "0.9"}
+
+
+def test_documented_rates() -> None:
+    assert documented_far(0.4) == pytest.approx(1e-1)
+    assert documented_far(0.9) == pytest.approx(1e-6)

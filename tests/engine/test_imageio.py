@@ -1,0 +1,104 @@
+"""Decoding refuses hostile input with the engine's own errors, before decoding pixels."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from identity.engine import FaceEngine, ImageTooLarge, NoFaceFound, TooManyFaces, UnreadableImage, decode, read_header
+from tests.conftest import encode, photo, pixels
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A PNG whose header declares a huge size over a few bytes of data (a bomb)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def test_random_bytes_are_unreadable() -> None:
+    with pytest.raises(UnreadableImage):
+        decode(np.random.default_rng(1).bytes(5000))
+
+
+def test_an_empty_file_is_unreadable() -> None:
+    with pytest.raises(UnreadableImage):
+        decode(b"")
+
+
+def test_a_truncated_jpeg_is_unreadable() -> None:
+    data = encode(pixels("astronaut"), "JPEG", quality=90)
+    with pytest.raises(UnreadableImage):
+        decode(data[: len(data) // 2])
+
+
+def test_a_decompression_bomb_is_refused_from_its_header() -> None:
+    bomb = png_declaring(5000, 5000)  # 25 Mpx declared over a few bytes
+    assert (read_header(bomb).width, read_header(bomb).height) == (5000, 5000)
+    with pytest.raises(ImageTooLarge, match="5000x5000"):
+        decode(bomb)
+
+
+def test_an_absurd_header_is_refused_without_decoding() -> None:
+    with pytest.raises(ImageTooLarge):
+        read_header(png_declaring(60000, 60000))
+
+
+def test_an_unsupported_format_is_unreadable() -> None:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels("astronaut")).save(buffer, "WEBP")
+    with pytest.raises(UnreadableImage, match="unsupported"):
+        decode(buffer.getvalue())
+
+
+def test_exif_orientation_is_applied() -> None:
+    image = Image.fromarray(pixels("astronaut")[:, :400])  # 400 wide, 512 high
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored rotated: display needs a 90-degree clockwise turn
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", exif=exif)
+    decoded = decode(buffer.getvalue())
+    assert (decoded.width, decoded.height) == (512, 400)
+    assert decoded.pixels.shape == (400, 512, 3)
+
+
+def test_the_first_frame_of_an_animated_gif_is_used() -> None:
+    frames = [Image.new("RGB", (32, 32), colour) for colour in ("red", "blue", "green")]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:])
+    decoded = decode(buffer.getvalue())
+    assert tuple(decoded.pixels[16, 16]) == (255, 0, 0)
+
+
+def test_a_jpeg_can_be_decoded_at_reduced_scale() -> None:
+    from identity.engine.benchmark import jpeg_at
+
+    decoded = decode(jpeg_at("astronaut", (4000, 3000)), max_side=1000)
+    assert decoded.pixels.shape == (750, 1000, 3)
+    assert decoded.scale == pytest.approx(0.25)
+
+
+def test_transparent_png_becomes_white_not_black() -> None:
+    buffer = io.BytesIO()
+    Image.new("RGBA", (20, 20), (0, 0, 0, 0)).save(buffer, "PNG")
+    assert decode(buffer.getvalue()).pixels.min() == 255
+
+
+def test_a_tiny_image_has_no_face(engine: FaceEngine) -> None:
+    tiny = decode(encode(np.asarray(Image.fromarray(pixels("astronaut")).resize((12, 12))), "PNG"))
+    with pytest.raises(NoFaceFound):
+        engine.analyze(tiny, require_face=True)
+
+
+def test_too_many_faces_names_the_count(engine: FaceEngine) -> None:
+    with pytest.raises(TooManyFaces) as raised:
+        engine.analyze(photo("group"), max_faces=4)
+    assert raised.value.count == 6 and raised.value.limit == 4

@@ -1,0 +1,72 @@
+"""Model preparation: from the registry packages to verified ONNX files, idempotently."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from identity.engine import FaceEngine
+from identity.engine.errors import ModelUnavailable
+from identity.engine.modelprep import prepare
+from identity.engine.modelprep.sources import sha256_of
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("models")
+    prepare.prepare_models(directory, log=lambda _message: None)
+    return directory
+
+
+def test_every_model_is_written_with_its_checksums_and_verification(prepared: Path) -> None:
+    manifest = json.loads((prepared / "manifest.json").read_text())
+    assert set(manifest) == {spec.name for spec in prepare.MODELS}
+    for spec in prepare.MODELS:
+        entry = manifest[spec.name]
+        assert entry["source_sha256"] == spec.source.sha256
+        assert entry["sha256"] == sha256_of(prepared / f"{spec.name}.onnx")
+        assert 0 <= entry["max_abs_difference_from_reference"] <= spec.tolerance
+
+
+def test_a_second_run_changes_nothing(prepared: Path) -> None:
+    before = {path.name: path.stat().st_mtime_ns for path in prepared.glob("*.onnx")}
+    messages: list[str] = []
+    prepare.prepare_models(prepared, log=messages.append)
+    assert messages == [f"{spec.name}: up to date" for spec in prepare.MODELS]
+    assert {path.name: path.stat().st_mtime_ns for path in prepared.glob("*.onnx")} == before
+
+
+def test_a_damaged_model_file_is_rebuilt(prepared: Path) -> None:
+    target = prepared / "face_mesh.onnx"
+    good = sha256_of(target)
+    target.write_bytes(target.read_bytes()[:1000])
+    messages: list[str] = []
+    prepare.prepare_models(prepared, log=messages.append)
+    assert "face_mesh: up to date" not in messages
+    assert sha256_of(target) == good  # the conversion is deterministic
+
+
+def test_a_source_file_with_another_checksum_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = prepare.MODELS[0]
+    wrong = dataclasses.replace(spec, source=dataclasses.replace(spec.source, sha256="0" * 64))
+    monkeypatch.setattr(prepare, "MODELS", (wrong,))
+    with pytest.raises(ModelUnavailable, match="differs from the pinned"):
+        prepare.prepare_models(tmp_path, log=lambda _message: None)
+    assert not (tmp_path / f"{spec.name}.onnx").exists()
+
+
+def test_a_missing_package_is_reported_with_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    spec = prepare.MODELS[0]
+    absent = dataclasses.replace(spec, source=dataclasses.replace(spec.source, distribution="no-such-package"))
+    monkeypatch.setattr(prepare, "MODELS", (absent,))
+    with pytest.raises(ModelUnavailable, match="not installed"):
+        prepare.prepare_models(tmp_path, log=lambda _message: None)
+
+
+def test_an_engine_on_an_empty_directory_prepares_its_models(tmp_path: Path) -> None:
+    engine = FaceEngine(models_dir=tmp_path / "fresh", threads=1)
+    assert (tmp_path / "fresh" / "manifest.json").is_file()
+    assert engine.threads == 1
