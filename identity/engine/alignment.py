@@ -14,9 +14,7 @@ from identity.engine.imageio import RGBImage
 from identity.engine.runtime import FloatArray
 
 CHIP_SIZE = 150
-TEMPLATE = np.array(
-    [[45.8, 45.7], [100.2, 45.3], [72.8, 80.9], [50.7, 100.6], [98.4, 100.0]], np.float64
-)
+TEMPLATE = np.array([[45.8, 45.7], [100.2, 45.3], [72.8, 80.9], [50.7, 100.6], [98.4, 100.0]], np.float64)
 
 
 def similarity_transform(source: FloatArray, target: FloatArray) -> FloatArray:

@@ -14,7 +14,6 @@ from identity.engine import alignment, quality, testdata
 from identity.engine.engine import FaceEngine, _analysis_copy
 from identity.engine.imageio import ANALYSIS_SIDE, decode
 
-
 SIZES = ((640, 480), (4000, 3000))
 
 
@@ -61,30 +60,33 @@ def resident_mb() -> float:
     return float("nan")
 
 
+def _stages(engine: FaceEngine, data: bytes) -> dict[str, Callable[[], object]]:
+    """One timed action per stage, each on the output of the stages before it."""
+    image = decode(data, max_side=ANALYSIS_SIDE)
+    pixels, _scale = _analysis_copy(image)
+    found = engine.detect_oriented(pixels, auto_rotate=False)
+    if not found:
+        raise RuntimeError("no face in the benchmark photo")
+    detection = found[0][0]
+    marks = engine.landmarks(pixels, detection)
+    chip = alignment.align(pixels, marks.five_points())
+    return {
+        "decode": lambda: decode(data, max_side=ANALYSIS_SIDE),
+        "detect": lambda: engine.detect_oriented(pixels, auto_rotate=False),
+        "landmarks": lambda: engine.landmarks(pixels, detection),
+        "align+quality": lambda: quality.factors(
+            alignment.align(pixels, marks.five_points()), 40, marks.pose(), 0.9, 0.9
+        ),
+        "embed": lambda: engine.embed([chip]),
+        "pipeline": lambda: engine.analyze(decode(data, max_side=ANALYSIS_SIDE), embed=True),
+    }
+
+
 def run(engine: FaceEngine, photo: str, repeat: int) -> list[Timing]:
     rows = []
     for size in SIZES:
-        data = jpeg_at(photo, size)
         label = f"{size[0]}x{size[1]}"
-        image = decode(data, max_side=ANALYSIS_SIDE)
-        pixels, _scale = _analysis_copy(image)
-        found = engine.detect_oriented(pixels, auto_rotate=False)
-        if not found:
-            raise RuntimeError(f"no face in {photo} at {label}: cannot benchmark")
-        detection = found[0][0]
-        marks = engine.landmarks(pixels, detection)
-        chip = alignment.align(pixels, marks.five_points())
-        stages: dict[str, Callable[[], object]] = {
-            "decode": lambda: decode(data, max_side=ANALYSIS_SIDE),
-            "detect": lambda: engine.detect_oriented(pixels, auto_rotate=False),
-            "landmarks": lambda: engine.landmarks(pixels, detection),
-            "align+quality": lambda: quality.factors(
-                alignment.align(pixels, marks.five_points()), 40, marks.pose(), 0.9, 0.9
-            ),
-            "embed": lambda: engine.embed([chip]),
-            "pipeline": lambda: engine.analyze(decode(data, max_side=ANALYSIS_SIDE), embed=True),
-        }
-        for stage, action in stages.items():
+        for stage, action in _stages(engine, jpeg_at(photo, size)).items():
             median, p95 = _time(action, repeat)
             rows.append(Timing(engine.threads, label, stage, median, p95))
     return rows

@@ -90,7 +90,13 @@ def fit_knots(impostor: FloatArray) -> list[Knot]:
     for i in range(1, len(knots)):
         if knots[i].similarity <= knots[i - 1].similarity:
             knot = knots[i]
-            knots[i] = Knot(knot.confidence, knots[i - 1].similarity + 1e-6, knot.target_far, knot.expected_count, knot.observed)
+            knots[i] = Knot(
+                knot.confidence,
+                knots[i - 1].similarity + 1e-6,
+                knot.target_far,
+                knot.expected_count,
+                knot.observed,
+            )
     return knots
 
 

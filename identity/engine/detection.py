@@ -147,4 +147,3 @@ def overlaps(a: Detection, b: Detection, threshold: float = NMS_IOU) -> bool:
     box_a = np.array([a.box[0], a.box[1], a.box[0] + a.box[2], a.box[1] + a.box[3]], np.float32)
     box_b = np.array([[b.box[0], b.box[1], b.box[0] + b.box[2], b.box[1] + b.box[3]]], np.float32)
     return bool(_iou(box_a, box_b)[0] >= threshold)
-

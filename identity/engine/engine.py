@@ -95,9 +95,7 @@ class FaceEngine:
         """
         h, w = image.shape[:2]
         if not auto_rotate:
-            return [
-                (detection_to_original(d, 0, w, h), face_orientation(d)) for d in self.detect(image)
-            ]
+            return [(detection_to_original(d, 0, w, h), face_orientation(d)) for d in self.detect(image)]
         best: tuple[float, int, list[Detection]] = (0.0, 0, [])
         for turn in ORIENTATIONS:
             standing = [d for d in self.detect(upright(image, turn)) if face_orientation(d) == 0]
@@ -161,7 +159,7 @@ def _analysis_copy(image: DecodedImage) -> tuple[RGBImage, float]:
     if max(pixels.shape[:2]) > ANALYSIS_SIDE * 1.5:
         ratio = ANALYSIS_SIDE / max(pixels.shape[:2])
         size = (round(pixels.shape[1] * ratio), round(pixels.shape[0] * ratio))
-        pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+        pixels = np.asarray(cv2.resize(pixels, size, interpolation=cv2.INTER_AREA), np.uint8)
     return pixels, pixels.shape[1] / image.width
 
 

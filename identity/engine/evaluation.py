@@ -124,8 +124,12 @@ def pair_report(
         failed=int(failed.sum()),
         accuracy=accuracy,
         best_threshold=threshold,
-        tar_at_far={f"{far:.0e}".replace("e-0", "e-"): tar_at_far(genuine, impostor, far) for far in FAR_LEVELS},
-        confidence_far={str(t): float(np.mean(confidences >= t)) if len(impostor) else 0.0 for t in DOCUMENTED_THRESHOLDS},
+        tar_at_far={
+            f"{far:.0e}".replace("e-0", "e-"): tar_at_far(genuine, impostor, far) for far in FAR_LEVELS
+        },
+        confidence_far={
+            str(t): float(np.mean(confidences >= t)) if len(impostor) else 0.0 for t in DOCUMENTED_THRESHOLDS
+        },
         genuine=len(genuine),
         impostor=len(impostor),
     )

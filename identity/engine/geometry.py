@@ -18,7 +18,9 @@ def warp(image: RGBImage, matrix: FloatArray, size: tuple[int, int]) -> RGBImage
     matrix = np.asarray(matrix, np.float64)
     scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
     if scale >= 0.5:
-        return cv2.warpAffine(image, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        return _uint8(
+            cv2.warpAffine(image, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        )
     inverse = cv2.invertAffineTransform(matrix)
     w, h = size
     corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ inverse.T
@@ -38,7 +40,13 @@ def warp(image: RGBImage, matrix: FloatArray, size: tuple[int, int]) -> RGBImage
     # Source point p maps to (p - origin) * factor in the reduced region.
     shift = np.array([[1 / factor, 0, x0], [0, 1 / factor, y0], [0, 0, 1]], np.float64)
     adjusted = matrix @ shift
-    return cv2.warpAffine(small, adjusted, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    return _uint8(
+        cv2.warpAffine(small, adjusted, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    )
+
+
+def _uint8(array: object) -> RGBImage:
+    return np.asarray(array, np.uint8)
 
 
 def apply_affine(matrix: FloatArray, points: FloatArray) -> FloatArray:

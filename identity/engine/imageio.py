@@ -115,9 +115,7 @@ def _to_rgb_array(image: Image.Image) -> RGBImage:
     return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
 
 
-def decode(
-    data: bytes, *, max_side: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS
-) -> DecodedImage:
+def decode(data: bytes, *, max_side: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
     """Decode to RGB, EXIF orientation applied.
 
     With `max_side`, the result may be a reduced copy whose longer side is at least

@@ -105,8 +105,8 @@ def roi_transform(detection: Detection) -> FloatArray:
     side = max(w, h) * ROI_SCALE
     centre = (x + w / 2, y + h / 2)
     matrix = cv2.getRotationMatrix2D(centre, angle, MESH_INPUT / side)
-    matrix[:, 2] += (MESH_INPUT / 2 - centre[0], MESH_INPUT / 2 - centre[1])
-    return np.asarray(matrix, np.float32)
+    shift = np.array([MESH_INPUT / 2 - centre[0], MESH_INPUT / 2 - centre[1]], np.float64)
+    return np.asarray(matrix, np.float64) + np.hstack([np.zeros((2, 2)), shift[:, None]])
 
 
 def locate(model: OnnxModel, image: RGBImage, detection: Detection) -> Landmarks:
@@ -115,7 +115,7 @@ def locate(model: OnnxModel, image: RGBImage, detection: Detection) -> Landmarks
     outputs = model.run((crop.astype(np.float32) / 255.0)[None])
     mesh, logit = sorted(outputs.values(), key=lambda output: output.size, reverse=True)
     points = mesh.reshape(468, 3)
-    inverse = cv2.invertAffineTransform(matrix.astype(np.float64))
+    inverse = np.asarray(cv2.invertAffineTransform(matrix), np.float64)
     xy = apply_affine(inverse, points[:, :2])
     z = points[:, 2:3] / float(np.sqrt(abs(np.linalg.det(matrix[:, :2].astype(np.float64)))))
     presence = 1.0 / (1.0 + math.exp(-float(np.clip(logit.reshape(-1)[0], -50, 50))))

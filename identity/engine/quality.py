@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 
 import cv2
-import numpy as np
 
 from identity.engine.imageio import RGBImage
 from identity.engine.landmarks import Pose
@@ -32,7 +31,9 @@ def _ramp(value: float, low: float, high: float) -> float:
     return float(min(1.0, max(0.0, (value - low) / (high - low))))
 
 
-def factors(chip: RGBImage, interocular: float, pose: Pose, detector: float, presence: float) -> dict[str, float]:
+def factors(
+    chip: RGBImage, interocular: float, pose: Pose, detector: float, presence: float
+) -> dict[str, float]:
     grey = cv2.cvtColor(chip, cv2.COLOR_RGB2GRAY)
     # Only the central face area: the chip's borders hold background and hair.
     laplacian = cv2.Laplacian(grey[30:120, 30:120], cv2.CV_32F)

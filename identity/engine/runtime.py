@@ -8,6 +8,7 @@ cores: measured on 2 cores, two spinning sessions took twice as long as one that
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -15,7 +16,8 @@ from numpy.typing import NDArray
 
 from identity.engine.errors import ModelUnavailable
 
-FloatArray = NDArray[np.float32]
+# Any float precision: OpenCV and numpy hand back float64 where the models give float32.
+FloatArray = NDArray[np.floating[Any]]
 
 
 def session_options(threads: int) -> ort.SessionOptions:

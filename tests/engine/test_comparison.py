@@ -21,7 +21,9 @@ def variants(image: np.ndarray) -> dict[str, np.ndarray | bytes]:
     h, w = image.shape[:2]
     return {
         "re-encoded as JPEG quality 50": encode(image, "JPEG", quality=50),
-        "resized to half": np.asarray(Image.fromarray(image).resize((w // 2, h // 2), Image.Resampling.LANCZOS)),
+        "resized to half": np.asarray(
+            Image.fromarray(image).resize((w // 2, h // 2), Image.Resampling.LANCZOS)
+        ),
         "cropped": np.ascontiguousarray(image[h // 10 :, w // 12 : w - w // 12]),
         "saved as PNG": encode(image, "PNG"),
     }

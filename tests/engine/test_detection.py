@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -23,7 +25,9 @@ def inside(points: np.ndarray, box: tuple[float, float, float, float], margin: f
     ("name", "centre"),
     [("astronaut", (226, 122)), ("grace_hopper", (266, 243)), ("tom_hanks", (45, 64))],
 )
-def test_it_finds_the_one_face_of_a_portrait_where_it_is(engine: FaceEngine, name: str, centre: tuple[int, int]) -> None:
+def test_it_finds_the_one_face_of_a_portrait_where_it_is(
+    engine: FaceEngine, name: str, centre: tuple[int, int]
+) -> None:
     faces = engine.analyze(photo(name), embed=False)
     assert len(faces) == 1
     x, y, w, h = faces[0].box
@@ -35,7 +39,7 @@ def test_it_finds_every_person_of_the_group_photo(engine: FaceEngine) -> None:
     assert len(faces) == 6
     centres = sorted((x + w / 2, y + h / 2) for x, y, w, h in (face.box for face in faces))
     # Six distinct people: no two boxes share a centre.
-    assert min(np.hypot(a[0] - b[0], a[1] - b[1]) for a, b in zip(centres, centres[1:], strict=False)) > 50
+    assert min(np.hypot(a[0] - b[0], a[1] - b[1]) for a, b in pairwise(centres)) > 50
     assert [face.area for face in faces] == sorted((face.area for face in faces), reverse=True)
 
 

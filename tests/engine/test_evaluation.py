@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -32,7 +34,7 @@ def test_the_fit_reproduces_the_rates_on_a_fresh_sample() -> None:
     fit = rng.normal(0.0, 0.1, 3_000_000).astype(np.float32)
     check = rng.normal(0.0, 0.1, 3_000_000).astype(np.float32)
     knots = calibration_fit.fit_knots(fit)
-    assert all(b.similarity > a.similarity for a, b in zip(knots, knots[1:], strict=False))
+    assert all(b.similarity > a.similarity for a, b in pairwise(knots))
     for row in calibration_fit.held_out_check(check, knots):
         if row["measurable"]:
             assert 1 / 3 <= row["ratio"] <= 3, row
@@ -53,9 +55,14 @@ def test_impostor_and_genuine_pairs_are_split_by_identity() -> None:
 
 
 def test_a_failed_pair_counts_as_rejected() -> None:
-    calibration = Calibration(similarities=tuple(np.linspace(0.5, 0.9, 11)), thresholds=tuple(np.linspace(0.4, 0.9, 11)))
+    calibration = Calibration(
+        similarities=tuple(np.linspace(0.5, 0.9, 11)), thresholds=tuple(np.linspace(0.4, 0.9, 11))
+    )
     report = pair_report(
-        np.array([0.95, 0.95, 0.1]), np.array([True, True, False]), np.array([False, True, False]), calibration
+        np.array([0.95, 0.95, 0.1]),
+        np.array([True, True, False]),
+        np.array([False, True, False]),
+        calibration,
     )
     assert report.failed == 1
     assert report.accuracy == pytest.approx(2 / 3)

@@ -10,7 +10,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from identity.engine import FaceEngine, ImageTooLarge, NoFaceFound, TooManyFaces, UnreadableImage, decode, read_header
+from identity.engine import (
+    FaceEngine,
+    ImageTooLarge,
+    NoFaceFound,
+    TooManyFaces,
+    UnreadableImage,
+    decode,
+    read_header,
+)
 from tests.conftest import encode, photo, pixels
 
 
@@ -21,7 +29,12 @@ def png_declaring(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_random_bytes_are_unreadable() -> None:

@@ -18,8 +18,12 @@ def band_mask(shape: tuple[int, ...], polygon: np.ndarray) -> np.ndarray:
     return mask.astype(bool)
 
 
-@pytest.mark.parametrize(("name", "turn"), [("astronaut", 0), ("grace_hopper", 0), ("grace_hopper", 1), ("tom_hanks", 0)])
-def test_the_band_covers_every_eye_landmark_and_leaves_the_rest(engine: FaceEngine, name: str, turn: int) -> None:
+@pytest.mark.parametrize(
+    ("name", "turn"), [("astronaut", 0), ("grace_hopper", 0), ("grace_hopper", 1), ("tom_hanks", 0)]
+)
+def test_the_band_covers_every_eye_landmark_and_leaves_the_rest(
+    engine: FaceEngine, name: str, turn: int
+) -> None:
     image = np.ascontiguousarray(np.rot90(pixels(name), k=-turn))
     face = engine.analyze(from_array(image), embed=False, auto_rotate=True)[0]
     masked = mask_eyes(image, [face.landmarks])
@@ -37,7 +41,9 @@ def test_the_band_covers_every_eye_landmark_and_leaves_the_rest(engine: FaceEngi
 def test_the_band_follows_a_tilted_face(engine: FaceEngine) -> None:
     image = pixels("grace_hopper")
     centre = (image.shape[1] / 2, image.shape[0] / 2)
-    tilted = cv2.warpAffine(image, cv2.getRotationMatrix2D(centre, 25, 1.0), image.shape[1::-1])
+    tilted = np.asarray(
+        cv2.warpAffine(image, cv2.getRotationMatrix2D(centre, 25, 1.0), image.shape[1::-1]), np.uint8
+    )
     face = engine.analyze(from_array(tilted), embed=False)[0]
     corners = eye_band(face.landmarks)
     along = corners[1] - corners[0]

@@ -49,7 +49,9 @@ def test_a_damaged_model_file_is_rebuilt(prepared: Path) -> None:
     assert sha256_of(target) == good  # the conversion is deterministic
 
 
-def test_a_source_file_with_another_checksum_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_source_file_with_another_checksum_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spec = prepare.MODELS[0]
     wrong = dataclasses.replace(spec, source=dataclasses.replace(spec.source, sha256="0" * 64))
     monkeypatch.setattr(prepare, "MODELS", (wrong,))
@@ -60,7 +62,9 @@ def test_a_source_file_with_another_checksum_is_refused(tmp_path: Path, monkeypa
 
 def test_a_missing_package_is_reported_with_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     spec = prepare.MODELS[0]
-    absent = dataclasses.replace(spec, source=dataclasses.replace(spec.source, distribution="no-such-package"))
+    absent = dataclasses.replace(
+        spec, source=dataclasses.replace(spec.source, distribution="no-such-package")
+    )
     monkeypatch.setattr(prepare, "MODELS", (absent,))
     with pytest.raises(ModelUnavailable, match="not installed"):
         prepare.prepare_models(tmp_path, log=lambda _message: None)

@@ -174,8 +174,9 @@ def _offsets(builder: flatbuffers.Builder, items: list[int]) -> int:
     return end
 
 
-def single_op_tflite(op: str, operands: list[Any], output: tuple[int, ...],
-                     options: tuple[str, dict[str, Any]] | None = None) -> bytes:
+def single_op_tflite(
+    op: str, operands: list[Any], output: tuple[int, ...], options: tuple[str, dict[str, Any]] | None = None
+) -> bytes:
     """A one-operator TFLite model: array operands become constants, shape tuples
     become float32 graph inputs; the output tensor is called "y"."""
     b = flatbuffers.Builder(1024)
@@ -188,7 +189,8 @@ def single_op_tflite(op: str, operands: list[Any], output: tuple[int, ...],
             buffers.append(_table(b, "Buffer", {"Data": data}))
             fields["Buffer"] = len(buffers) - 1
             fields["Type"] = {"float32": tflite.TensorType.FLOAT32, "int32": tflite.TensorType.INT32}[
-                operand.dtype.name]
+                operand.dtype.name
+            ]
             operand = operand.shape
         if k == len(operands):
             fields["Name"] = b.CreateString("y")
@@ -207,15 +209,27 @@ def single_op_tflite(op: str, operands: list[Any], output: tuple[int, ...],
     operator = _table(b, "Operator", op_fields)
     code = getattr(tflite.BuiltinOperator, op)
     opcode = _table(b, "OperatorCode", {"DeprecatedBuiltinCode": code, "BuiltinCode": code, "Version": 1})
-    subgraph = _table(b, "SubGraph", {
-        "Tensors": _offsets(b, tensors),
-        "Inputs": b.CreateNumpyVector(np.array(graph_inputs, np.int32)),
-        "Outputs": b.CreateNumpyVector(np.array([len(operands)], np.int32)),
-        "Operators": _offsets(b, [operator]),
-        "Name": b.CreateString("main"),  # OpenCV dereferences it unconditionally
-    })
-    model = _table(b, "Model", {"Version": 3, "OperatorCodes": _offsets(b, [opcode]),
-                                "Subgraphs": _offsets(b, [subgraph]), "Buffers": _offsets(b, buffers)})
+    subgraph = _table(
+        b,
+        "SubGraph",
+        {
+            "Tensors": _offsets(b, tensors),
+            "Inputs": b.CreateNumpyVector(np.array(graph_inputs, np.int32)),
+            "Outputs": b.CreateNumpyVector(np.array([len(operands)], np.int32)),
+            "Operators": _offsets(b, [operator]),
+            "Name": b.CreateString("main"),  # OpenCV dereferences it unconditionally
+        },
+    )
+    model = _table(
+        b,
+        "Model",
+        {
+            "Version": 3,
+            "OperatorCodes": _offsets(b, [opcode]),
+            "Subgraphs": _offsets(b, [subgraph]),
+            "Buffers": _offsets(b, buffers),
+        },
+    )
     b.Finish(model, file_identifier=b"TFL3")
     return bytes(b.Output())
 
@@ -231,10 +245,18 @@ def _int32(*values: int) -> npt.NDArray[np.int32]:
     return np.array(values, np.int32)
 
 
-def _conv_options(padding: int, stride: int, activation: int, dilation: int = 1,
-                  **more: int) -> dict[str, int]:
-    return {"Padding": padding, "StrideH": stride, "StrideW": stride, "FusedActivationFunction": activation,
-            "DilationHFactor": dilation, "DilationWFactor": dilation, **more}
+def _conv_options(
+    padding: int, stride: int, activation: int, dilation: int = 1, **more: int
+) -> dict[str, int]:
+    return {
+        "Padding": padding,
+        "StrideH": stride,
+        "StrideW": stride,
+        "FusedActivationFunction": activation,
+        "DilationHFactor": dilation,
+        "DilationWFactor": dilation,
+        **more,
+    }
 
 
 SAME, VALID = tflite.Padding.SAME, tflite.Padding.VALID
@@ -243,34 +265,65 @@ Act = tflite.ActivationFunctionType
 OPENCV_CASES: dict[str, tuple[str, list[Any], tuple[int, ...], tuple[str, dict[str, Any]] | None]] = {
     # SAME with stride 2 on an even height pads 0 on top and 1 at the bottom.
     "conv-same-asymmetric-stride2-relu6": (
-        "CONV_2D", [(1, 10, 11, 5), _normal(4, 3, 3, 5), _normal(4)], (1, 5, 6, 4),
-        ("Conv2DOptions", _conv_options(SAME, 2, Act.RELU6))),
+        "CONV_2D",
+        [(1, 10, 11, 5), _normal(4, 3, 3, 5), _normal(4)],
+        (1, 5, 6, 4),
+        ("Conv2DOptions", _conv_options(SAME, 2, Act.RELU6)),
+    ),
     "conv-valid-no-bias": (
-        "CONV_2D", [(1, 8, 9, 3), _normal(4, 3, 2, 3)], (1, 6, 8, 4),
-        ("Conv2DOptions", _conv_options(VALID, 1, Act.NONE))),
+        "CONV_2D",
+        [(1, 8, 9, 3), _normal(4, 3, 2, 3)],
+        (1, 6, 8, 4),
+        ("Conv2DOptions", _conv_options(VALID, 1, Act.NONE)),
+    ),
     "depthwise-multiplier2-relu": (
-        "DEPTHWISE_CONV_2D", [(1, 7, 7, 3), _normal(1, 3, 3, 6), _normal(6)], (1, 4, 4, 6),
-        ("DepthwiseConv2DOptions", _conv_options(SAME, 2, Act.RELU, DepthMultiplier=2))),
+        "DEPTHWISE_CONV_2D",
+        [(1, 7, 7, 3), _normal(1, 3, 3, 6), _normal(6)],
+        (1, 4, 4, 6),
+        ("DepthwiseConv2DOptions", _conv_options(SAME, 2, Act.RELU, DepthMultiplier=2)),
+    ),
     "resize-align-corners": (
-        "RESIZE_BILINEAR", [(1, 5, 5, 4), _int32(9, 9)], (1, 9, 9, 4),
-        ("ResizeBilinearOptions", {"AlignCorners": True})),
+        "RESIZE_BILINEAR",
+        [(1, 5, 5, 4), _int32(9, 9)],
+        (1, 9, 9, 4),
+        ("ResizeBilinearOptions", {"AlignCorners": True}),
+    ),
     "resize-half-pixel-fractional": (
-        "RESIZE_BILINEAR", [(1, 5, 6, 4), _int32(7, 9)], (1, 7, 9, 4),
-        ("ResizeBilinearOptions", {"HalfPixelCenters": True})),
+        "RESIZE_BILINEAR",
+        [(1, 5, 6, 4), _int32(7, 9)],
+        (1, 7, 9, 4),
+        ("ResizeBilinearOptions", {"HalfPixelCenters": True}),
+    ),
     "resize-half-pixel-double": (
-        "RESIZE_BILINEAR", [(1, 5, 6, 4), _int32(10, 12)], (1, 10, 12, 4),
-        ("ResizeBilinearOptions", {"HalfPixelCenters": True})),
+        "RESIZE_BILINEAR",
+        [(1, 5, 6, 4), _int32(10, 12)],
+        (1, 10, 12, 4),
+        ("ResizeBilinearOptions", {"HalfPixelCenters": True}),
+    ),
     "resize-asymmetric": (  # OpenCV crashes on a RESIZE_BILINEAR without options
-        "RESIZE_BILINEAR", [(1, 5, 6, 4), _int32(7, 9)], (1, 7, 9, 4), ("ResizeBilinearOptions", {})),
+        "RESIZE_BILINEAR",
+        [(1, 5, 6, 4), _int32(7, 9)],
+        (1, 7, 9, 4),
+        ("ResizeBilinearOptions", {}),
+    ),
     "max-pool-same-3x3": (
-        "MAX_POOL_2D", [(1, 7, 8, 3)], (1, 4, 4, 3),
-        ("Pool2DOptions",
-         {"Padding": SAME, "StrideH": 2, "StrideW": 2, "FilterHeight": 3, "FilterWidth": 3})),
+        "MAX_POOL_2D",
+        [(1, 7, 8, 3)],
+        (1, 4, 4, 3),
+        ("Pool2DOptions", {"Padding": SAME, "StrideH": 2, "StrideW": 2, "FilterHeight": 3, "FilterWidth": 3}),
+    ),
     "add-constant-relu": (
-        "ADD", [(1, 4, 5, 3), _normal(3)], (1, 4, 5, 3),
-        ("AddOptions", {"FusedActivationFunction": Act.RELU})),
+        "ADD",
+        [(1, 4, 5, 3), _normal(3)],
+        (1, 4, 5, 3),
+        ("AddOptions", {"FusedActivationFunction": Act.RELU}),
+    ),
     "prelu-per-channel-slopes": (  # slopes above 1 and below 0 take the Conv rewrite's other branches
-        "PRELU", [(1, 4, 5, 3), np.array([[[-0.5, 0.25, 1.5]]], np.float32)], (1, 4, 5, 3), None),
+        "PRELU",
+        [(1, 4, 5, 3), np.array([[[-0.5, 0.25, 1.5]]], np.float32)],
+        (1, 4, 5, 3),
+        None,
+    ),
     "pad-spatial": ("PAD", [(1, 4, 5, 3), _int32(0, 0, 1, 2, 0, 1, 0, 0).reshape(4, 2)], (1, 7, 6, 3), None),
     "pad-channels": ("PAD", [(1, 4, 5, 3), _int32(0, 0, 0, 0, 0, 0, 2, 1).reshape(4, 2)], (1, 4, 5, 6), None),
     "reshape-to-2d": ("RESHAPE", [(1, 2, 3, 4), _int32(1, -1)], (1, 24), None),
@@ -299,10 +352,18 @@ def _dilated_conv_reference(x: Array, kernel: Array, bias: Array) -> Array:
 def test_dilated_convolution() -> None:
     # OpenCV ignores TFLite dilation factors, so numpy is the reference here.
     kernel, bias, inputs = _normal(4, 3, 3, 3), _normal(4), _normal(1, 8, 8, 3)
-    data = single_op_tflite("CONV_2D", [(1, 8, 8, 3), kernel, bias], (1, 8, 8, 4),
-                            ("Conv2DOptions", _conv_options(SAME, 1, Act.NONE, dilation=2)))
-    np.testing.assert_allclose(_run(convert_tflite(data), inputs)["y"],
-                               _dilated_conv_reference(inputs, kernel, bias), rtol=0, atol=1e-5)
+    data = single_op_tflite(
+        "CONV_2D",
+        [(1, 8, 8, 3), kernel, bias],
+        (1, 8, 8, 4),
+        ("Conv2DOptions", _conv_options(SAME, 1, Act.NONE, dilation=2)),
+    )
+    np.testing.assert_allclose(
+        _run(convert_tflite(data), inputs)["y"],
+        _dilated_conv_reference(inputs, kernel, bias),
+        rtol=0,
+        atol=1e-5,
+    )
 
 
 def test_prelu_with_per_pixel_slopes() -> None:
@@ -313,32 +374,52 @@ def test_prelu_with_per_pixel_slopes() -> None:
     np.testing.assert_array_equal(_run(convert_tflite(data), inputs)["y"], expected)
 
 
-@pytest.mark.parametrize("activation, reference", [
-    (Act.RELU, lambda v: np.maximum(v, 0)),
-    (Act.RELU6, lambda v: np.clip(v, 0, 6)),
-    (Act.RELU_N1_TO_1, lambda v: np.clip(v, -1, 1)),
-    (Act.TANH, np.tanh),
-])
+@pytest.mark.parametrize(
+    "activation, reference",
+    [
+        (Act.RELU, lambda v: np.maximum(v, 0)),
+        (Act.RELU6, lambda v: np.clip(v, 0, 6)),
+        (Act.RELU_N1_TO_1, lambda v: np.clip(v, -1, 1)),
+        (Act.TANH, np.tanh),
+    ],
+)
 def test_fused_activations(activation: int, reference: Any) -> None:
     # OpenCV's TFLite reader lacks RELU_N1_TO_1 and TANH; the reference is numpy.
     offset, inputs = _normal(3), 4 * _normal(1, 4, 5, 3)
-    data = single_op_tflite("ADD", [(1, 4, 5, 3), offset], (1, 4, 5, 3),
-                            ("AddOptions", {"FusedActivationFunction": activation}))
-    np.testing.assert_allclose(_run(convert_tflite(data), inputs)["y"], reference(inputs + offset),
-                               rtol=0, atol=1e-6)
+    data = single_op_tflite(
+        "ADD", [(1, 4, 5, 3), offset], (1, 4, 5, 3), ("AddOptions", {"FusedActivationFunction": activation})
+    )
+    np.testing.assert_allclose(
+        _run(convert_tflite(data), inputs)["y"], reference(inputs + offset), rtol=0, atol=1e-6
+    )
 
 
-@pytest.mark.parametrize("data", [
-    pytest.param(single_op_tflite("LOGISTIC", [(1, 4)], (1, 4)), id="unsupported-operator"),
-    pytest.param(single_op_tflite("ADD", [(1, 4, 5, 3), _normal(3)], (1, 4, 5, 3),
-                                  ("AddOptions", {"FusedActivationFunction": Act.SIGN_BIT})),
-                 id="unsupported-fused-activation"),
-    pytest.param(single_op_tflite("RESIZE_BILINEAR", [(1, 5, 5, 4), _int32(9, 9)], (1, 9, 9, 4), (
-                     "ResizeBilinearOptions", {"AlignCorners": True, "HalfPixelCenters": True})),
-                 id="contradictory-resize-flags"),
-    pytest.param(b"", id="empty"),
-    pytest.param(b"not a flatbuffer at all", id="not-tflite"),
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(single_op_tflite("LOGISTIC", [(1, 4)], (1, 4)), id="unsupported-operator"),
+        pytest.param(
+            single_op_tflite(
+                "ADD",
+                [(1, 4, 5, 3), _normal(3)],
+                (1, 4, 5, 3),
+                ("AddOptions", {"FusedActivationFunction": Act.SIGN_BIT}),
+            ),
+            id="unsupported-fused-activation",
+        ),
+        pytest.param(
+            single_op_tflite(
+                "RESIZE_BILINEAR",
+                [(1, 5, 5, 4), _int32(9, 9)],
+                (1, 9, 9, 4),
+                ("ResizeBilinearOptions", {"AlignCorners": True, "HalfPixelCenters": True}),
+            ),
+            id="contradictory-resize-flags",
+        ),
+        pytest.param(b"", id="empty"),
+        pytest.param(b"not a flatbuffer at all", id="not-tflite"),
+    ],
+)
 def test_rejects_what_it_cannot_convert(data: bytes) -> None:
     with pytest.raises(UnsupportedTFLite):
         convert_tflite(data)

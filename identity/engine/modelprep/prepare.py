@@ -168,9 +168,7 @@ def ensure_models(directory: Path | None = None, *, log: Log | None = None) -> P
     """Prepare the models if any is missing; cheap when they are all there."""
     directory = directory or config.models_dir()
     manifest = _read_manifest(directory)
-    complete = all(
-        spec.name in manifest and model_path(spec.name, directory).is_file() for spec in MODELS
-    )
+    complete = all(spec.name in manifest and model_path(spec.name, directory).is_file() for spec in MODELS)
     if not complete:
         prepare_models(directory, log=log or (lambda _message: None))
     return directory

@@ -124,8 +124,9 @@ def _shape(tensor: Any) -> tuple[int, ...]:
     return tuple(int(d) for d in tensor.ShapeAsNumpy()) if tensor.ShapeLength() else ()
 
 
-def _pads(padding: int, size: Sequence[int], kernel: Sequence[int], strides: Sequence[int],
-          dilations: Sequence[int]) -> list[int]:
+def _pads(
+    padding: int, size: Sequence[int], kernel: Sequence[int], strides: Sequence[int], dilations: Sequence[int]
+) -> list[int]:
     """Explicit ONNX pads [top, left, bottom, right] for a TFLite Padding.
 
     SAME pads so that out = ceil(in / stride), putting the odd pixel at the
@@ -174,8 +175,9 @@ class _Converter:
         order = [*io, *(i for i in range(self.graph.TensorsLength()) if i not in io)]
         self.names = {i: self.unique(self.graph.Tensors(i).Name().decode()) for i in order}
         # Constant tensors, in TFLite layout; DEQUANTIZE adds float32 copies.
-        self.constants = {i: array for i in range(self.graph.TensorsLength())
-                          if (array := self.buffer_data(i)) is not None}
+        self.constants = {
+            i: array for i in range(self.graph.TensorsLength()) if (array := self.buffer_data(i)) is not None
+        }
 
     def convert(self, graph_name: str) -> onnx.ModelProto:
         """Build the whole ONNX model."""
@@ -198,8 +200,12 @@ class _Converter:
             self.value(int(i), nchw=False)
             outputs.append(self.value_info(int(i)))
         graph = helper.make_graph(self.nodes, graph_name, inputs, outputs, self.initializers)
-        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                                 ir_version=IR_VERSION, producer_name="identity.tflite_onnx")
+        return helper.make_model(
+            graph,
+            opset_imports=[helper.make_opsetid("", OPSET)],
+            ir_version=IR_VERSION,
+            producer_name="identity.tflite_onnx",
+        )
 
     # --- TFLite accessors -------------------------------------------------
 
@@ -273,8 +279,15 @@ class _Converter:
         self.values[key] = name
         return name
 
-    def emit(self, op_type: str, inputs: Sequence[str], output: int, nchw: bool,
-             fused: int = tflite.ActivationFunctionType.NONE, **attrs: Any) -> None:
+    def emit(
+        self,
+        op_type: str,
+        inputs: Sequence[str],
+        output: int,
+        nchw: bool,
+        fused: int = tflite.ActivationFunctionType.NONE,
+        **attrs: Any,
+    ) -> None:
         """Append the node computing TFLite tensor ``output``, plus its fused activation."""
         name = self.unique(f"{self.names[output]}_nchw") if nchw else self.names[output]
         self.values[(output, nchw)] = name
@@ -300,7 +313,8 @@ class _Converter:
         """Whether an elementwise op can run in NCHW: every variable operand is
         4-D (constants are re-laid out to broadcast)."""
         return len(self.shape(output)) == 4 and all(
-            i in self.constants or len(self.shape(i)) == 4 for i in inputs)
+            i in self.constants or len(self.shape(i)) == 4 for i in inputs
+        )
 
 
 def _options(op: Any, options_class: Any, required: bool = True) -> Any:
@@ -343,9 +357,18 @@ def _convolution(c: _Converter, op: Any, depthwise: bool) -> None:
     operands = [c.value(x, nchw=True), c.initializer(f"{c.names[w]}_oihw", weight)]
     if bias >= 0:
         operands.append(c.value(bias, nchw=False))
-    c.emit("Conv", operands, y, nchw=True, fused=options.FusedActivationFunction(),
-           kernel_shape=list(kernel.shape[1:3]), strides=strides, dilations=dilations, group=group,
-           pads=_pads(options.Padding(), (height, width), kernel.shape[1:3], strides, dilations))
+    c.emit(
+        "Conv",
+        operands,
+        y,
+        nchw=True,
+        fused=options.FusedActivationFunction(),
+        kernel_shape=list(kernel.shape[1:3]),
+        strides=strides,
+        dilations=dilations,
+        group=group,
+        pads=_pads(options.Padding(), (height, width), kernel.shape[1:3], strides, dilations),
+    )
 
 
 def _max_pool(c: _Converter, op: Any) -> None:
@@ -354,9 +377,16 @@ def _max_pool(c: _Converter, op: Any) -> None:
     options = _options(op, tflite.Pool2DOptions)
     kernel = [options.FilterHeight(), options.FilterWidth()]
     strides = [options.StrideH(), options.StrideW()]
-    c.emit("MaxPool", [c.value(x, nchw=True)], y, nchw=True, fused=options.FusedActivationFunction(),
-           kernel_shape=kernel, strides=strides,
-           pads=_pads(options.Padding(), c.shape(x)[1:3], kernel, strides, [1, 1]))
+    c.emit(
+        "MaxPool",
+        [c.value(x, nchw=True)],
+        y,
+        nchw=True,
+        fused=options.FusedActivationFunction(),
+        kernel_shape=kernel,
+        strides=strides,
+        pads=_pads(options.Padding(), c.shape(x)[1:3], kernel, strides, [1, 1]),
+    )
 
 
 def _add(c: _Converter, op: Any) -> None:
@@ -411,8 +441,13 @@ def _pad(c: _Converter, op: Any) -> None:
     if len(shape) == 4 and not widths[:3].any():
         before, after = widths[3]
         weight = np.eye(before + shape[3] + after, shape[3], -before, np.float32)[:, :, None, None]
-        c.emit("Conv", [c.value(x, nchw=True), c.initializer(f"{c.names[y]}_embed", weight)], y,
-               nchw=True, kernel_shape=[1, 1])
+        c.emit(
+            "Conv",
+            [c.value(x, nchw=True), c.initializer(f"{c.names[y]}_embed", weight)],
+            y,
+            nchw=True,
+            kernel_shape=[1, 1],
+        )
         return
     nchw = len(shape) == 4
     if nchw:
@@ -441,8 +476,14 @@ def _concatenation(c: _Converter, op: Any) -> None:
     options = _options(op, tflite.ConcatenationOptions)
     axis = options.Axis() % len(c.shape(y))
     nchw = c.elementwise_nchw(inputs, y)
-    c.emit("Concat", [c.value(i, nchw) for i in inputs], y, nchw,
-           fused=options.FusedActivationFunction(), axis=_NHWC_TO_NCHW.index(axis) if nchw else axis)
+    c.emit(
+        "Concat",
+        [c.value(i, nchw) for i in inputs],
+        y,
+        nchw,
+        fused=options.FusedActivationFunction(),
+        axis=_NHWC_TO_NCHW.index(axis) if nchw else axis,
+    )
 
 
 def _resize_bilinear(c: _Converter, op: Any) -> None:
@@ -471,8 +512,14 @@ def _resize_bilinear(c: _Converter, op: Any) -> None:
     ratio = (out_size / in_size).astype(np.float32)
     ratio = np.where(in_size * ratio < out_size, np.nextafter(ratio, np.float32(np.inf)), ratio)
     scales = np.concatenate([np.ones(2, np.float32), ratio])
-    c.emit("Resize", [c.value(x, nchw=True), "", c.initializer(f"{c.names[y]}_scales", scales)], y,
-           nchw=True, mode="linear", coordinate_transformation_mode=mode)
+    c.emit(
+        "Resize",
+        [c.value(x, nchw=True), "", c.initializer(f"{c.names[y]}_scales", scales)],
+        y,
+        nchw=True,
+        mode="linear",
+        coordinate_transformation_mode=mode,
+    )
 
 
 _HANDLERS: dict[str, Callable[[_Converter, Any], None]] = {

@@ -22,10 +22,15 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         self.stdout.write(f"photo: {options['photo']}, {options['repeat']} runs per stage")
         self.stdout.write(f"{'threads':>7}  {'size':>9}  {'stage':<14} {'median ms':>9}  {'p95 ms':>8}")
+        memory: list[str] = []
         for threads in options["threads"]:
             engine = FaceEngine(threads=threads)
+            if not memory:
+                loaded = benchmark.resident_mb()
+                memory.append(f"resident memory, engine loaded: {loaded:.0f} MB")
             for row in benchmark.run(engine, options["photo"], options["repeat"]):
-                self.stdout.write(
-                    f"{row.threads:>7}  {row.size:>9}  {row.stage:<14} {row.median_ms:9.2f}  {row.p95_ms:8.2f}"
-                )
-            self.stdout.write(f"resident memory with {threads}-thread engine loaded: {benchmark.resident_mb():.0f} MB")
+                timing = f"{row.median_ms:9.2f}  {row.p95_ms:8.2f}"
+                self.stdout.write(f"{row.threads:>7}  {row.size:>9}  {row.stage:<14} {timing}")
+            del engine
+        memory.append(f"resident memory after all runs: {benchmark.resident_mb():.0f} MB")
+        self.stdout.write("\n".join(memory))

@@ -23,10 +23,16 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--images", type=Path, required=True, help="folder the list's paths are relative to")
+        parser.add_argument(
+            "--images", type=Path, required=True, help="folder the list's paths are relative to"
+        )
         parser.add_argument("--list", type=Path, required=True, help="CSV with columns image,identity")
-        parser.add_argument("--output", type=Path, default=TABLE_PATH, help=f"table to write (default {TABLE_PATH})")
-        parser.add_argument("--processes", type=int, default=None, help="worker processes (default: all cores)")
+        parser.add_argument(
+            "--output", type=Path, default=TABLE_PATH, help=f"table to write (default {TABLE_PATH})"
+        )
+        parser.add_argument(
+            "--processes", type=int, default=None, help="worker processes (default: all cores)"
+        )
         parser.add_argument(
             "--pairs-out",
             type=Path,
@@ -49,7 +55,9 @@ class Command(BaseCommand):
 
         halves: dict[bool, tuple[np.ndarray, list[str]]] = {}
         for fit in (True, False):
-            members = [(v, identity) for (_, identity), v in found if calibration_fit.in_fit_half(identity) == fit]
+            members = [
+                (v, identity) for (_, identity), v in found if calibration_fit.in_fit_half(identity) == fit
+            ]
             halves[fit] = (np.stack([v for v, _ in members]), [identity for _, identity in members])
 
         fit_impostor = calibration_fit.impostor_scores(*halves[True])
@@ -86,9 +94,9 @@ class Command(BaseCommand):
             "method": "fit on the people whose sha256(name)[0] is even; checked on the others",
             "images": len(rows),
             "faces_found": len(found),
-            "fit_impostor_pairs": int(len(fit_impostor)),
-            "held_out_impostor_pairs": int(len(held_impostor)),
-            "held_out_genuine_pairs": int(len(held_genuine)),
+            "fit_impostor_pairs": len(fit_impostor),
+            "held_out_impostor_pairs": len(held_impostor),
+            "held_out_genuine_pairs": len(held_genuine),
             "knots": [knot.__dict__ for knot in knots],
             "held_out_check": check,
         }

@@ -22,7 +22,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--pairs", type=Path, required=True, help="CSV with columns image_a,image_b,same")
         parser.add_argument("--root", type=Path, required=True, help="folder the CSV's paths are relative to")
-        parser.add_argument("--processes", type=int, default=None, help="worker processes (default: all cores)")
+        parser.add_argument(
+            "--processes", type=int, default=None, help="worker processes (default: all cores)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         pairs, same = _read_pairs(options["pairs"])
@@ -32,11 +34,15 @@ class Command(BaseCommand):
         def progress(results: Any, total: int) -> Any:
             return tqdm(results, total=total, desc="embedding", unit="img", file=self.stderr._out)
 
-        vectors = embed_files([str(root / image) for image in images], processes=options["processes"], progress=progress)
+        vectors = embed_files(
+            [str(root / image) for image in images], processes=options["processes"], progress=progress
+        )
         similarities, failed = pair_similarities(dict(zip(images, vectors, strict=True)), pairs)
         report = pair_report(similarities, same, failed, load_calibration())
 
-        self.stdout.write(f"pairs: {report.pairs} ({report.genuine} same person, {report.impostor} different)")
+        self.stdout.write(
+            f"pairs: {report.pairs} ({report.genuine} same person, {report.impostor} different)"
+        )
         self.stdout.write(f"pairs where a face was not found: {report.failed} (counted as rejected)")
         self.stdout.write(f"best accuracy: {report.accuracy:.4%} at similarity {report.best_threshold:.4f}")
         for far, tar in report.tar_at_far.items():
@@ -44,7 +50,8 @@ class Command(BaseCommand):
         for threshold, rate in report.confidence_far.items():
             documented = 10.0 ** -(10 * float(threshold) - 3)
             self.stdout.write(
-                f"confidence >= {threshold}: different-person pairs accepted {rate:.2e} (documented {documented:.0e})"
+                f"confidence >= {threshold}: different-person pairs accepted {rate:.2e} "
+                f"(documented {documented:.0e})"
             )
         self.stdout.write(json.dumps(report.as_json()))
 
