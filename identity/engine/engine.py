@@ -108,7 +108,7 @@ class FaceEngine:
         return [(detection_to_original(d, turn, w, h), turn) for d in standing]
 
     def landmarks(self, image: RGBImage, found: Detection) -> Landmarks:
-        return landmarks.locate(self.mesh, image, found)
+        return landmarks.locate(self.mesh, image, found, confident=MIN_PRESENCE)
 
     def embed(self, chips: list[RGBImage]) -> FloatArray:
         return embedding.embed(self.embedder, chips)
