@@ -39,11 +39,16 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "rest_framework",
+    "accounts",
+    "resources",
     "identity",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # First after security: request ids, body caps and call history for the API paths.
+    "identity.api.middleware.ApiMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -70,11 +75,55 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": DATA_DIR / "faceportal.sqlite3",
+# PostgreSQL (or any database dj-database-url knows) when DATABASE_URL is set.
+if env_str("DATABASE_URL"):
+    import dj_database_url
+
+    DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL"), conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(DATA_DIR / "faceportal.sqlite3"),
+            # Concurrent API calls write quota and history: wait for the lock, don't fail.
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+        }
     }
+
+# Rate and concurrency counters must be shared by every worker: Redis when REDIS_URL is
+# set. The default local-memory cache is per process, right only for a single worker.
+if env_str("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env_str("REDIS_URL"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Stored images: local files by default, any S3-compatible store when a bucket is named.
+MEDIA_ROOT = Path(env_str("FACEPORTAL_MEDIA_ROOT") or DATA_DIR / "media")
+MEDIA_URL = "media/"
+if env_str("FACEPORTAL_S3_BUCKET"):
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("FACEPORTAL_S3_BUCKET"),
+            "endpoint_url": env_str("FACEPORTAL_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("FACEPORTAL_S3_REGION") or None,
+            "access_key": env_str("FACEPORTAL_S3_ACCESS_KEY") or None,
+            "secret_key": env_str("FACEPORTAL_S3_SECRET_KEY") or None,
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -83,3 +132,43 @@ TIME_ZONE = env_str("FACEPORTAL_TIME_ZONE", "UTC")
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+
+REST_FRAMEWORK = {
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+
+# -- API limits (see ../shared/API.md) -----------------------------------------------
+FACEID_MAX_BODY = 2 * 1024 * 1024  # over this FaceID answers 413, as the vendor does
+LINKFACE_MAX_BODY = 11 * 1024 * 1024  # two 5 MB images and the form around them
+# Uploads above this go to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 100
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+FACEPORTAL_URL_TIMEOUT = float(env_str("FACEPORTAL_URL_TIMEOUT", "5"))
+# Hosts (names, addresses or networks) that image URLs may point to even though they are
+# private, e.g. an internal image server. Everything non-public is refused otherwise.
+FACEPORTAL_URL_ALLOWED_HOSTS = env_list("FACEPORTAL_URL_ALLOWED_HOSTS")
+FACEPORTAL_IMAGE_RETENTION_DAYS = int(env_str("FACEPORTAL_IMAGE_RETENTION_DAYS", "30"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {"faceportal": {"handlers": ["console"], "level": env_str("FACEPORTAL_LOG_LEVEL", "INFO")}},
+}
+
+# -- Production (FACEPORTAL_PRODUCTION=true behind HTTPS) ------------------------------
+if env_bool("FACEPORTAL_PRODUCTION"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("FACEPORTAL_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(env_str("FACEPORTAL_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    CSRF_TRUSTED_ORIGINS = env_list("FACEPORTAL_CSRF_TRUSTED_ORIGINS")

@@ -1,0 +1,87 @@
+"""API accounts (credentials, limits, quota) and the history of their calls."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Endpoint(models.TextChoices):
+    DETECT = "detect", "POST /faceid/v1/detect"
+    COMPARE = "compare", "POST /identity/compare_faces_in_two_images"
+    MASK = "mask", "POST /identity/mask_selfie_image"
+    UPLOAD_LIVENESS = "upload_liveness", "POST /resources/upload_liveness_data"
+    LIVENESS_VERIFICATION = "liveness_verification", "POST /identity/liveness_selfie_verification"
+
+
+def all_endpoints() -> list[str]:
+    return [choice.value for choice in Endpoint]
+
+
+def new_api_id() -> str:
+    return secrets.token_hex(16)
+
+
+class ApiAccount(models.Model):
+    """One set of API credentials with its limits. The secret is kept only as a hash."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_accounts")
+    name = models.CharField(max_length=100, blank=True, help_text="A label for the owner's own use.")
+    api_id = models.CharField(max_length=32, unique=True, default=new_api_id, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
+    is_active = models.BooleanField(default=True)
+    endpoints = models.JSONField(default=all_endpoints, help_text="Endpoints this account may call.")
+    rate_limit = models.PositiveIntegerField(default=10, help_text="Calls per second; 0 for no limit.")
+    concurrency_limit = models.PositiveIntegerField(
+        default=4, help_text="Simultaneous FaceID calls; 0 for no limit."
+    )
+    quota_limit = models.PositiveBigIntegerField(default=1000, help_text="Successful calls allowed in all.")
+    quota_used = models.PositiveBigIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.api_id} ({self.user})"
+
+    @property
+    def quota_remaining(self) -> int:
+        return max(0, self.quota_limit - self.quota_used)
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+
+class ApiCall(models.Model):
+    """One API call as answered: never the images, only their ids."""
+
+    account = models.ForeignKey(
+        ApiAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
+    endpoint = models.CharField(max_length=64)
+    request_id = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=64, help_text="OK or the error code answered.")
+    http_status = models.PositiveSmallIntegerField()
+    latency_ms = models.FloatField()
+    image_ids = models.JSONField(default=list, blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    request_bytes = models.PositiveBigIntegerField(default=0)
+    response_bytes = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["account", "-created_at"]),
+            models.Index(fields=["endpoint", "-created_at"]),
+            models.Index(fields=["status", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.endpoint} {self.status}"

@@ -1,0 +1,160 @@
+"""Writes and checks on API accounts: creation, secrets, authentication, limits, quota.
+
+Secrets are 32 random bytes, so a single SHA-256 is as strong as a slow password hash
+here and keeps authentication to microseconds on every call. Limits shared between
+processes (rate, concurrency) live in the cache, which is Redis when several app servers
+share the load; the quota is exact and lives in the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F
+
+from accounts.models import ApiAccount
+
+
+class AccountError(Exception):
+    """Base of the refusals below; the API layer renders them."""
+
+
+class InvalidCredentials(AccountError):
+    pass
+
+
+class KeyExpired(AccountError):
+    def __init__(self, expired_at: datetime) -> None:
+        super().__init__(f"key expired at {expired_at.isoformat()}")
+        self.expired_at = expired_at
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# Compared against when the api_id is unknown, so that both paths cost the same.
+_DUMMY_HASH = hash_secret(secrets.token_urlsafe(32))
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@transaction.atomic
+def account_create(
+    *,
+    username: str,
+    name: str = "",
+    quota: int = 1000,
+    rate: int = 10,
+    concurrency: int = 4,
+    expires_at: datetime | None = None,
+    endpoints: list[str] | None = None,
+) -> tuple[ApiAccount, str]:
+    """A new account for `username` (created if needed); returns it and its secret, the
+    only time the secret exists in clear."""
+    user, _ = get_user_model().objects.get_or_create(username=username)
+    secret = new_secret()
+    account = ApiAccount(
+        user=user,
+        name=name,
+        secret_hash=hash_secret(secret),
+        quota_limit=quota,
+        rate_limit=rate,
+        concurrency_limit=concurrency,
+        expires_at=expires_at,
+    )
+    if endpoints is not None:
+        account.endpoints = endpoints
+    account.full_clean(exclude=["secret_hash"])
+    account.save()
+    return account, secret
+
+
+def account_rotate_secret(account: ApiAccount) -> str:
+    secret = new_secret()
+    ApiAccount.objects.filter(pk=account.pk).update(secret_hash=hash_secret(secret))
+    account.secret_hash = hash_secret(secret)
+    return secret
+
+
+def account_top_up(account: ApiAccount, calls: int) -> None:
+    ApiAccount.objects.filter(pk=account.pk).update(quota_limit=F("quota_limit") + calls)
+
+
+def authenticate(api_id: str, secret: str) -> ApiAccount:
+    """The active account these credentials open; constant time in the secret."""
+    account = ApiAccount.objects.filter(api_id=api_id).select_related("user").first() if api_id else None
+    expected = account.secret_hash if account else _DUMMY_HASH
+    matches = hmac.compare_digest(expected, hash_secret(secret))
+    if account is None or not matches or not account.is_active or not account.user.is_active:
+        raise InvalidCredentials()
+    if account.is_expired():
+        assert account.expires_at is not None
+        raise KeyExpired(account.expires_at)
+    return account
+
+
+def rate_limit_exceeded(account: ApiAccount) -> bool:
+    """Counts this call in the current one-second window, shared by all processes."""
+    if account.rate_limit == 0:
+        return False
+    key = f"rate:{account.pk}:{int(time.time())}"
+    cache.add(key, 0, timeout=5)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=5)
+        count = 1
+    return count > account.rate_limit
+
+
+class ConcurrencyLimitExceeded(AccountError):
+    pass
+
+
+@contextmanager
+def concurrency_slot(account: ApiAccount) -> Iterator[None]:
+    """Holds one of the account's simultaneous-call slots for the duration."""
+    if account.concurrency_limit == 0:
+        yield
+        return
+    key = f"concurrency:{account.pk}"
+    # A slot leaked by a killed worker expires with the key after a minute of quiet.
+    cache.add(key, 0, timeout=60)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        cache.add(key, 1, timeout=60)
+        count = 1
+    try:
+        if count > account.concurrency_limit:
+            raise ConcurrencyLimitExceeded()
+        yield
+    finally:
+        with suppress(ValueError):  # the key expired meanwhile: nothing to give back
+            cache.decr(key)
+
+
+def quota_available(account: ApiAccount) -> bool:
+    return account.quota_used < account.quota_limit
+
+
+def quota_consume(account: ApiAccount) -> bool:
+    """Takes one call from the quota, atomically: false when none is left."""
+    return (
+        ApiAccount.objects.filter(pk=account.pk, quota_used__lt=F("quota_limit")).update(
+            quota_used=F("quota_used") + 1
+        )
+        == 1
+    )

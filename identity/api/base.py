@@ -1,0 +1,157 @@
+"""The request pipeline shared by every endpoint, on Django REST framework's hooks.
+
+Order, as the contract lists it: UTF-8 check, authentication, permission, rate limit,
+quota still available; the endpoint's work; then, only on success, one call taken from the
+quota atomically and the new images stored, together or not at all. Every refusal, from
+any step, is an exception rendered by `exception_handler` in the family's envelope.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpResponse
+from rest_framework.exceptions import APIException, MethodNotAllowed, ParseError, UnsupportedMediaType
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from accounts import services as accounts
+from accounts.models import ApiAccount, Endpoint
+from identity.api.errors import ApiError, ImageProblem
+from identity.api.families import FACEID, LINKFACE, Family
+from identity.api.params import Params
+from identity.engine import Face, NoFaceFound, TooManyFaces, get_engine
+from resources import intake
+from resources.models import StoredImage
+
+log = logging.getLogger("faceportal.api")
+
+
+class ApiView(APIView):
+    family: Family = LINKFACE
+    endpoint: Endpoint
+    parser_classes = (MultiPartParser, FormParser)
+    authentication_classes = ()
+    permission_classes = ()
+    throttle_classes = ()
+
+    params: Params
+    account: ApiAccount
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if not hasattr(self, (request.method or "").lower()):  # before credentials are looked at
+            raise MethodNotAllowed(request.method or "")
+        self.params = Params(request, self.family)
+        self.params.check_encoding()
+        self.account = self._authenticate()
+        request._request.api_account = self.account
+        if self.endpoint.value not in (self.account.endpoints or []):
+            raise self._refusal("NO_PERMISSION")
+        if accounts.rate_limit_exceeded(self.account):
+            raise self._refusal("RATE_LIMIT_EXCEEDED")
+        if not accounts.quota_available(self.account):
+            raise self._refusal("OUT_OF_QUOTA")
+
+    def _authenticate(self) -> ApiAccount:
+        api_id = self.params.text(self.family.id_field)
+        secret = self.params.text("api_secret")
+        if self.family is FACEID:
+            for name, value in ((self.family.id_field, api_id), ("api_secret", secret)):
+                if not value:
+                    raise ApiError(f"MISSING_ARGUMENTS:{name}")
+        try:
+            return accounts.authenticate(api_id or "", secret or "")
+        except accounts.KeyExpired as exc:
+            if self.family is FACEID:
+                raise ApiError("AUTHORIZATION_ERROR:KEY_EXPIRED", 403) from exc
+            raise ApiError("KEY_EXPIRED", 401, reason=str(exc)) from exc
+        except accounts.InvalidCredentials as exc:
+            if self.family is FACEID:
+                raise ApiError("AUTHORIZATION_ERROR", 403) from exc
+            raise ApiError("UNAUTHORIZED", 401) from exc
+
+    def _refusal(self, code: str) -> ApiError:
+        if self.family is FACEID:
+            # FaceID has one throttling code; other refusals qualify AUTHORIZATION_ERROR.
+            if code == "RATE_LIMIT_EXCEEDED":
+                return ApiError("CONCURRENCY_LIMIT_EXCEEDED", 403)
+            return ApiError(f"AUTHORIZATION_ERROR:{code}", 403)
+        return ApiError(code, 403)
+
+    def load_image(self, slot: intake.ImageSlot, *, full_resolution: bool = False) -> intake.LoadedImage:
+        limits = intake.FACEID_LIMITS if self.family is FACEID else intake.LINKFACE_LIMITS
+        return intake.load(self.params, slot, self.account, limits, full_resolution=full_resolution)
+
+    def succeed(
+        self, images: Sequence[intake.LoadedImage], respond: Callable[[dict[str, StoredImage]], HttpResponse]
+    ) -> HttpResponse:
+        """Takes the call from the quota and stores the new images, or does neither."""
+        stored: dict[str, StoredImage] = {}
+        try:
+            with transaction.atomic():
+                if not accounts.quota_consume(self.account):
+                    raise self._refusal("OUT_OF_QUOTA")
+                for image in images:
+                    stored[image.slot.name] = intake.store_new(self.account, image)
+        except BaseException:
+            # The rows were rolled back; the files written before the failure go too.
+            for saved in stored.values():
+                if saved.source != "id" and saved.file.name:
+                    saved.file.storage.delete(saved.file.name)
+            raise
+        self.request._request.api_image_ids = [saved.id for saved in stored.values()]
+        return respond(stored)
+
+    def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], HttpResponse]:
+        return exception_handler
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse:
+    """The one place where a refusal becomes a response."""
+    view = context["view"]
+    family: Family = getattr(view, "family", LINKFACE)
+    request_id: str = getattr(context["request"]._request, "api_request_id", "") or family.new_request_id()
+    return family.render(as_api_error(exc, family, request_id), request_id)
+
+
+def as_api_error(exc: BaseException, family: Family, request_id: str) -> ApiError:
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, ImageProblem):
+        return family.image_error(exc)
+    if isinstance(exc, MethodNotAllowed):
+        return ApiError(family.not_found, 404)
+    if isinstance(exc, (ParseError, UnsupportedMediaType)):
+        if family is FACEID:
+            return ApiError("BAD_ARGUMENTS:body")
+        return ApiError(
+            "INVALID_ARGUMENT", reason="request body must be multipart/form-data or form-urlencoded"
+        )
+    if isinstance(exc, APIException) and exc.status_code == 413:
+        return ApiError("Request Entity Too Large", 413)
+    log.error("internal error in request %s", request_id, exc_info=exc)
+    return ApiError("INTERNAL_ERROR", 500)
+
+
+def analyze(
+    image: intake.LoadedImage,
+    *,
+    auto_rotate: bool,
+    max_faces: int | None,
+    embed: bool,
+    require_face: bool = True,
+) -> list[Face]:
+    """The engine's faces for one loaded image, its refusals named after that image."""
+    try:
+        return get_engine().analyze(
+            image.image, auto_rotate=auto_rotate, max_faces=max_faces, embed=embed, require_face=require_face
+        )
+    except NoFaceFound as exc:
+        raise ImageProblem(ImageProblem.NO_FACE, image.slot.name) from exc
+    except TooManyFaces as exc:
+        raise ImageProblem(ImageProblem.TOO_MANY_FACES, image.slot.name) from exc

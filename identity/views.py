@@ -1,0 +1,162 @@
+"""The face endpoints: detect (FaceID), compare and mask (LinkFace). Each reads its
+parameters, loads its images, asks the engine and shapes the vendor's body; the pipeline
+around them is identity/api/base.py."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+from typing import Any
+
+import numpy as np
+from django.core import signing
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from PIL import Image
+from rest_framework.request import Request
+
+from accounts import services as accounts
+from accounts.models import Endpoint
+from identity.api.base import ApiView, analyze
+from identity.api.errors import ApiError
+from identity.api.families import FACEID, family_for_path, json_response
+from identity.engine import QUALITY_THRESHOLD, Face, get_engine, mask_eyes
+from resources.intake import ImageSlot, LoadedImage
+from resources.models import StoredImage
+
+MAX_COMPARE_FACES = 4
+FACE_TOKEN_SALT = "faceportal.face-token"
+
+
+def _rect(face: Face, image: LoadedImage) -> dict[str, float]:
+    x, y, w, h = face.box
+    width, height = image.image.width, image.image.height
+    return {"left": x / width, "top": y / height, "width": w / width, "height": h / height}
+
+
+def _box(face: Face) -> dict[str, object]:
+    """A face for the verbose extensions: pixel box, quality, orientation."""
+    x, y, w, h = face.box
+    return {
+        "rect": {"left": round(x), "top": round(y), "width": round(w), "height": round(h)},
+        "quality": round(face.quality, 3),
+        "orientation": face.orientation,
+    }
+
+
+class DetectView(ApiView):
+    family = FACEID
+    endpoint = Endpoint.DETECT
+    slot = ImageSlot("image", file_field="image")
+
+    def post(self, request: Request) -> HttpResponse:
+        oriented = self.params.text("multi_oriented_detection")
+        if oriented not in (None, "0", "1"):
+            raise ApiError("BAD_ARGUMENTS:multi_oriented_detection")
+        try:
+            with accounts.concurrency_slot(self.account):
+                image = self.load_image(self.slot)
+                faces = analyze(
+                    image, auto_rotate=oriented == "1", max_faces=None, embed=False, require_face=False
+                )
+        except accounts.ConcurrencyLimitExceeded as exc:
+            raise ApiError("CONCURRENCY_LIMIT_EXCEEDED", 403) from exc
+        image_digest = hashlib.sha256(image.data).hexdigest()[:16]
+        listed = []
+        for index, face in enumerate(faces):
+            entry: dict[str, object] = {
+                "quality": round(face.quality, 3),
+                "quality_threshold": QUALITY_THRESHOLD,
+                "rect": _rect(face, image),
+                # Opaque to the caller, yet signed: the service can later tell which
+                # account, image and face it names without having stored anything.
+                "token": signing.dumps([self.account.pk, image_digest, index], salt=FACE_TOKEN_SALT),
+            }
+            if oriented == "1":
+                entry["orientation"] = face.orientation
+            listed.append(entry)
+        started: float = getattr(request._request, "api_started", time.perf_counter())
+        body = {
+            "time_used": round((time.perf_counter() - started) * 1000),
+            "request_id": request._request.api_request_id,
+            "faces": listed,
+        }
+        return self.succeed([], lambda _stored: json_response(body))
+
+
+class CompareView(ApiView):
+    endpoint = Endpoint.COMPARE
+    slots = (
+        ImageSlot(
+            "image_one", file_field="image_one_file", id_field="image_one_id", url_field="image_one_url"
+        ),
+        ImageSlot(
+            "image_two", file_field="image_two_file", id_field="image_two_id", url_field="image_two_url"
+        ),
+    )
+
+    def post(self, request: Request) -> HttpResponse:
+        rotate = [self.params.boolean(f"{slot.name}_auto_rotate") for slot in self.slots]
+        verbose = self.params.boolean("verbose")
+        images = [self.load_image(slot) for slot in self.slots]
+        faces = [
+            analyze(image, auto_rotate=turn, max_faces=MAX_COMPARE_FACES, embed=True)
+            for image, turn in zip(images, rotate, strict=True)
+        ]
+        matrix = get_engine().compare(faces[0], faces[1])
+
+        def respond(stored: dict[str, StoredImage]) -> HttpResponse:
+            body: dict[str, Any] = {
+                "request_id": request._request.api_request_id,
+                "status": "OK",
+                "confidences": [[float(value) for value in row] for row in matrix],
+                "max_confidence": float(np.max(matrix)),
+            }
+            for image in images:
+                if image.source != "id":
+                    name = image.slot.name
+                    body[name] = {f"{name}_id": stored[name].id}
+            if verbose:
+                body["faces_one"] = [_box(face) for face in faces[0]]
+                body["faces_two"] = [_box(face) for face in faces[1]]
+            return json_response(body)
+
+        return self.succeed(images, respond)
+
+
+class MaskView(ApiView):
+    endpoint = Endpoint.MASK
+    slot = ImageSlot("selfie", file_field="selfie_file", id_field="selfie_image_id", url_field="selfie_url")
+
+    def post(self, request: Request) -> HttpResponse:
+        mask = self.params.boolean("mask_eye")
+        auto_rotate = self.params.boolean("auto_rotate")
+        image = self.load_image(self.slot, full_resolution=True)
+        faces = analyze(image, auto_rotate=auto_rotate, max_faces=1, embed=False)
+        pixels = mask_eyes(image.image.pixels, [faces[0].landmarks]) if mask else image.image.pixels
+        content, content_type = _encode_like(pixels, image.format)
+
+        def respond(_stored: dict[str, StoredImage]) -> HttpResponse:
+            response = HttpResponse(content, content_type=content_type)
+            response.api_status = "OK"  # type: ignore[attr-defined]
+            return response
+
+        return self.succeed([], respond)
+
+
+def _encode_like(pixels: np.ndarray, source_format: str) -> tuple[bytes, str]:
+    """PNG stays PNG (lossless in, lossless out); everything else becomes JPEG."""
+    buffer = io.BytesIO()
+    if source_format == "PNG":
+        Image.fromarray(pixels).save(buffer, "PNG")
+        return buffer.getvalue(), "image/png"
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=95)
+    return buffer.getvalue(), "image/jpeg"
+
+
+@csrf_exempt
+def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+    family = family_for_path(request.path_info) or FACEID
+    request_id = getattr(request, "api_request_id", None) or family.new_request_id()
+    return family.render(ApiError(family.not_found, 404), request_id)

@@ -1,0 +1,20 @@
+"""A stored image's file goes with its row, however the row is deleted (account deletion
+cascades, admin bulk delete, purge)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+
+from resources.models import StoredImage
+
+
+@receiver(post_delete, sender=StoredImage)
+def delete_file_with_row(sender: type[StoredImage], instance: StoredImage, **kwargs: Any) -> None:
+    name, storage = instance.file.name, instance.file.storage
+    if name:
+        # After commit: a rolled-back delete must not lose the file.
+        transaction.on_commit(lambda: storage.delete(name))

@@ -1,0 +1,153 @@
+"""POST /faceid/v1/detect through the full stack."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.core import signing
+from PIL import Image
+
+from accounts import services
+from tests.api.conftest import Api, nothing_left_behind, raw_upload, upload
+from tests.conftest import encode, pixels
+
+
+def test_one_face_with_quality_rect_and_token(api: Api, isolated: Path) -> None:
+    response = api.faceid({"image": upload("grace_hopper")})
+    body = response.json()
+    assert response.status_code == 200
+    assert list(body) == ["time_used", "request_id", "faces"]
+    assert re.fullmatch(
+        r"\d{10},[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", body["request_id"]
+    )
+    assert response["X-Request-Id"] == body["request_id"]
+    assert isinstance(body["time_used"], int) and body["time_used"] >= 0
+    (face,) = body["faces"]
+    assert set(face) == {"quality", "quality_threshold", "rect", "token"}
+    assert face["quality"] > face["quality_threshold"]
+    rect = face["rect"]
+    assert set(rect) == {"left", "top", "width", "height"}
+    # grace_hopper.jpg is 512x600 with the face around (166..366, 143..343).
+    assert rect["left"] == pytest.approx(166 / 512, abs=0.05) and rect["top"] == pytest.approx(
+        143 / 600, abs=0.05
+    )
+    assert rect["width"] == pytest.approx(200 / 512, abs=0.05)
+    assert signing.loads(face["token"], salt="faceportal.face-token")[0] == api.account.pk
+    nothing_left_behind(isolated, api.account, quota_used=1)  # detect stores nothing
+
+
+def test_every_face_of_the_group_photo(api: Api) -> None:
+    faces = api.faceid({"image": upload("group", quality=92)}).json()["faces"]
+    assert len(faces) == 6
+    for face in faces:
+        assert 0 <= face["rect"]["left"] < 1 and 0 <= face["rect"]["top"] < 1
+
+
+def test_no_face_is_an_empty_list_not_an_error(api: Api) -> None:
+    response = api.faceid({"image": upload("coffee")})
+    assert response.status_code == 200 and response.json()["faces"] == []
+
+
+@pytest.mark.parametrize("turn", [0, 90, 180, 270])
+def test_multi_oriented_detection_reports_the_orientation(api: Api, turn: int) -> None:
+    rotated = np.ascontiguousarray(np.rot90(pixels("astronaut"), k=-turn // 90))
+    faces = api.faceid(
+        {"image": raw_upload(encode(rotated, "PNG"), "a.png"), "multi_oriented_detection": "1"}
+    ).json()["faces"]
+    assert [face["orientation"] for face in faces] == [turn]
+
+
+def test_orientation_is_only_reported_when_asked(api: Api) -> None:
+    faces = api.faceid({"image": upload("astronaut"), "multi_oriented_detection": "0"}).json()["faces"]
+    assert "orientation" not in faces[0]
+
+
+@pytest.mark.parametrize("value", ["2", "true", "yes", ""])
+def test_multi_oriented_detection_takes_only_1_or_0(api: Api, value: str) -> None:
+    response = api.faceid({"image": upload("astronaut"), "multi_oriented_detection": value})
+    assert (response.status_code, response.json()["error"]) == (400, "BAD_ARGUMENTS:multi_oriented_detection")
+    assert set(response.json()) == {"time_used", "request_id", "error"} and response.json()["time_used"] == 0
+
+
+def test_a_missing_image_is_a_missing_argument(api: Api) -> None:
+    response = api.faceid({})
+    assert (response.status_code, response.json()["error"]) == (400, "MISSING_ARGUMENTS:image")
+
+
+@pytest.mark.parametrize("field", ["api_key", "api_secret"])
+def test_missing_credentials_are_missing_arguments(api: Api, field: str) -> None:
+    fields = {"api_key": api.account.api_id, "api_secret": api.secret, "image": upload("astronaut")}
+    del fields[field]
+    response = api.client.post("/faceid/v1/detect", fields)
+    assert (response.status_code, response.json()["error"]) == (400, f"MISSING_ARGUMENTS:{field}")
+
+
+def test_a_wrong_secret_is_an_authorization_error(api: Api) -> None:
+    response = api.client.post(
+        "/faceid/v1/detect", {"api_key": api.account.api_id, "api_secret": "no", "image": upload("astronaut")}
+    )
+    assert (response.status_code, response.json()["error"]) == (403, "AUTHORIZATION_ERROR")
+
+
+def test_credentials_in_the_query_string_are_not_faceid(api: Api) -> None:
+    response = api.client.post(
+        f"/faceid/v1/detect?api_key={api.account.api_id}&api_secret={api.secret}",
+        {"image": upload("astronaut")},
+    )
+    assert response.json()["error"] == "MISSING_ARGUMENTS:api_key"
+
+
+def test_an_unreadable_image_is_an_unsupported_format(api: Api) -> None:
+    response = api.faceid({"image": raw_upload(b"GIF89a but not really")})
+    assert (response.status_code, response.json()["error"]) == (400, "IMAGE_ERROR_UNSUPPORTED_FORMAT")
+
+
+def test_sides_over_4096_are_an_invalid_size(api: Api) -> None:
+    buffer = io.BytesIO()
+    Image.new("L", (4097, 16)).save(buffer, "PNG")
+    response = api.faceid({"image": raw_upload(buffer.getvalue(), "wide.png")})
+    assert (response.status_code, response.json()["error"]) == (400, "INVALID_IMAGE_SIZE:image")
+
+
+def test_4096_sides_are_accepted(api: Api) -> None:
+    buffer = io.BytesIO()
+    Image.new("L", (4096, 16)).save(buffer, "PNG")
+    assert api.faceid({"image": raw_upload(buffer.getvalue(), "wide.png")}).status_code == 200
+
+
+def test_a_body_over_2_mb_is_413_plain_text(api: Api, isolated: Path) -> None:
+    noise = np.random.default_rng(1).integers(0, 255, (900, 900, 3), dtype=np.uint8)
+    data = encode(noise, "PNG")
+    assert len(data) > 2 * 1024 * 1024
+    response = api.faceid({"image": raw_upload(data, "noise.png")})
+    assert response.status_code == 413
+    assert (
+        response["Content-Type"].startswith("text/plain") and response.content == b"Request Entity Too Large"
+    )
+    assert response["X-Request-Id"]
+    nothing_left_behind(isolated, api.account)
+
+
+def test_simultaneous_calls_over_the_limit_are_refused(api: Api) -> None:
+    api.account.concurrency_limit = 1
+    api.account.save()
+    with services.concurrency_slot(api.account):  # another call of the same key is running
+        response = api.faceid({"image": upload("astronaut")})
+    assert (response.status_code, response.json()["error"]) == (403, "CONCURRENCY_LIMIT_EXCEEDED")
+    assert api.faceid({"image": upload("astronaut")}).status_code == 200  # the slot was freed
+
+
+def test_out_of_quota_is_an_authorization_error(api: Api) -> None:
+    api.account.quota_limit = 0
+    api.account.save()
+    response = api.faceid({"image": upload("astronaut")})
+    assert (response.status_code, response.json()["error"]) == (403, "AUTHORIZATION_ERROR:OUT_OF_QUOTA")
+
+
+def test_an_unknown_faceid_path_is_api_not_found(api: Api) -> None:
+    response = api.client.post("/faceid/v1/verify")
+    assert (response.status_code, response.json()["error"]) == (404, "API_NOT_FOUND")

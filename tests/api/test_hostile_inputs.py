@@ -1,0 +1,150 @@
+"""Hostile images: refused cheaply with the documented code, nothing left behind, and the
+worker still answers the next call."""
+
+from __future__ import annotations
+
+import io
+import struct
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from tests.api.conftest import Api, nothing_left_behind, raw_upload, upload
+from tests.conftest import pixels
+from tests.engine.test_imageio import png_declaring
+
+COMPARE = "/identity/compare_faces_in_two_images"
+
+
+def compare_with(api: Api, data: bytes, filename: str) -> dict[str, object]:
+    response = api.linkface(
+        COMPARE, {"image_one_file": raw_upload(data, filename), "image_two_file": upload("astronaut")}
+    )
+    assert response.status_code in (200, 400), response.content
+    return dict(response.json())
+
+
+def still_answers(api: Api) -> None:
+    fields = {"image_one_file": upload("astronaut"), "image_two_file": upload("astronaut")}
+    assert api.linkface(COMPARE, fields).status_code == 200
+
+
+def tiff_declaring(width: int, height: int) -> bytes:
+    """A little-endian TIFF whose one IFD declares a huge image over four bytes of data."""
+    entries = [
+        (256, 4, 1, width),  # ImageWidth
+        (257, 4, 1, height),  # ImageLength
+        (258, 3, 1, 8),  # BitsPerSample
+        (259, 3, 1, 1),  # no compression
+        (262, 3, 1, 1),  # black is zero
+        (273, 4, 1, 8),  # StripOffsets: right after the header
+        (277, 3, 1, 1),  # SamplesPerPixel
+        (278, 4, 1, height),  # RowsPerStrip
+        (279, 4, 1, 4),  # StripByteCounts
+    ]
+    ifd_offset = 12
+    header = b"II*\x00" + struct.pack("<I", ifd_offset) + b"\x00\x00\x00\x00"
+    ifd = struct.pack("<H", len(entries))
+    for tag, kind, count, value in entries:
+        ifd += struct.pack("<HHII", tag, kind, count, value)
+    return header + ifd + struct.pack("<I", 0)
+
+
+def test_a_png_decompression_bomb_is_refused(api: Api, isolated: Path) -> None:
+    body = compare_with(api, png_declaring(50000, 50000), "bomb.png")
+    assert (body["status"], body["image"]) == ("INVALID_IMAGE_FORMAT_OR_SIZE", "image_one")
+    nothing_left_behind(isolated, api.account)
+    still_answers(api)
+
+
+def test_a_tiff_declaring_a_huge_size_is_refused(api: Api, isolated: Path) -> None:
+    body = compare_with(api, tiff_declaring(200000, 200000), "huge.tif")
+    assert body["status"] == "INVALID_IMAGE_FORMAT_OR_SIZE"
+    nothing_left_behind(isolated, api.account)
+    still_answers(api)
+
+
+def test_a_tiff_declaring_more_data_than_it_has_is_corrupt(api: Api, isolated: Path) -> None:
+    body = compare_with(api, tiff_declaring(3000, 3000), "short.tif")
+    assert body["status"] == "CORRUPT_IMAGE"
+    nothing_left_behind(isolated, api.account)
+
+
+def test_a_gif_with_thousands_of_frames_uses_the_first(api: Api) -> None:
+    first = (
+        Image.fromarray(pixels("astronaut")).resize((256, 256)).convert("P", palette=Image.Palette.ADAPTIVE)
+    )
+    frames = []
+    for i in range(3000):
+        frame = first.copy()
+        frame.putpixel((i % 256, 0), i % 7)  # each frame differs, so none is merged away
+        frames.append(frame)
+    buffer = io.BytesIO()
+    first.save(buffer, "GIF", save_all=True, append_images=frames, duration=10)
+    assert getattr(Image.open(io.BytesIO(buffer.getvalue())), "n_frames", 1) > 2000
+    body = compare_with(api, buffer.getvalue(), "many.gif")
+    assert body["status"] == "OK" and float(body["max_confidence"]) > 0.8  # type: ignore[arg-type]
+
+
+def test_an_empty_upload_is_corrupt(api: Api, isolated: Path) -> None:
+    assert compare_with(api, b"", "empty.jpg")["status"] == "CORRUPT_IMAGE"
+    nothing_left_behind(isolated, api.account)
+
+
+def test_a_truncated_png_is_corrupt(api: Api, isolated: Path) -> None:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels("astronaut")).save(buffer, "PNG")
+    assert compare_with(api, buffer.getvalue()[:20000], "cut.png")["status"] == "CORRUPT_IMAGE"
+    nothing_left_behind(isolated, api.account)
+    still_answers(api)
+
+
+def test_random_bytes_named_like_an_image_are_corrupt(api: Api) -> None:
+    noise = np.random.default_rng(3).bytes(20000)
+    assert compare_with(api, b"\xff\xd8\xff\xe0" + noise, "noise.jpg")["status"] == "CORRUPT_IMAGE"
+
+
+def test_a_malformed_multipart_body_is_an_invalid_argument(api: Api) -> None:
+    body = b'--boundary\r\nContent-Disposition: form-data; name="image_one_file"; filename="a.jpg"\r\n\r\nabc'
+    response = api.client.post(
+        f"{COMPARE}?api_id={api.account.api_id}&api_secret={api.secret}",
+        body,
+        content_type="multipart/form-data; boundary=boundary",
+    )
+    # The unterminated part is dropped: as if no image had been sent.
+    assert (response.status_code, response.json()["status"]) == (400, "INVALID_ARGUMENT")
+    assert response.json()["image"] == "image_one"
+    still_answers(api)
+
+
+def test_a_multipart_body_without_a_boundary_is_an_invalid_argument(api: Api) -> None:
+    response = api.client.post(
+        f"{COMPARE}?api_id={api.account.api_id}&api_secret={api.secret}",
+        b"whatever",
+        content_type="multipart/form-data",
+    )
+    assert (response.status_code, response.json()["status"]) == (400, "INVALID_ARGUMENT")
+
+
+def test_a_duplicated_file_field_is_an_invalid_argument(api: Api, isolated: Path) -> None:
+    fields = {
+        "image_one_file": [upload("astronaut"), upload("grace_hopper")],
+        "image_two_file": upload("astronaut"),
+    }
+    body = api.linkface(COMPARE, fields).json()
+    assert (body["status"], body["reason"]) == (
+        "INVALID_ARGUMENT",
+        "argument 'image_one_file': given more than once",
+    )
+    nothing_left_behind(isolated, api.account)
+
+
+def test_a_linkface_body_over_the_cap_is_refused_before_reading(api: Api) -> None:
+    response = api.client.post(
+        f"{COMPARE}?api_id={api.account.api_id}&api_secret={api.secret}",
+        b"x" * 10,
+        content_type="multipart/form-data; boundary=b",
+        CONTENT_LENGTH=str(12 * 1024 * 1024),
+    )
+    assert response.status_code == 400 and response.json()["status"] == "IMAGE_FILE_SIZE_TOO_BIG"

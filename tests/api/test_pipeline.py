@@ -1,0 +1,175 @@
+"""The request pipeline every endpoint shares: credentials, limits, quota, ids, errors."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import ApiAccount, ApiCall
+from tests.api.conftest import Api, nothing_left_behind, upload
+
+COMPARE = "/identity/compare_faces_in_two_images"
+
+
+def compare_fields() -> dict[str, Any]:
+    return {"image_one_file": upload("grace_hopper"), "image_two_file": upload("grace_hopper")}
+
+
+def test_credentials_work_in_the_query_string_and_in_the_form(api: Api) -> None:
+    assert api.linkface(COMPARE, compare_fields(), query=True).status_code == 200
+    assert api.linkface(COMPARE, compare_fields(), query=False).status_code == 200
+
+
+@pytest.mark.parametrize("secret", ["wrong", ""])
+def test_a_wrong_or_empty_secret_is_unauthorized_without_a_reason(api: Api, secret: str) -> None:
+    response = api.client.post(f"{COMPARE}?api_id={api.account.api_id}&api_secret={secret}", compare_fields())
+    assert response.status_code == 401
+    assert set(response.json()) == {"status", "request_id"} and response.json()["status"] == "UNAUTHORIZED"
+
+
+def test_missing_credentials_are_unauthorized(api: Api) -> None:
+    response = api.client.post(COMPARE, compare_fields())
+    assert (response.status_code, response.json()["status"]) == (401, "UNAUTHORIZED")
+
+
+def test_an_expired_key_says_when_it_expired(api: Api, isolated: Path) -> None:
+    api.account.expires_at = timezone.now() - timedelta(days=1)
+    api.account.save()
+    body = api.linkface(COMPARE, compare_fields()).json()
+    assert body["status"] == "KEY_EXPIRED"
+    assert re.fullmatch(r"key expired at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d", body["reason"])
+    nothing_left_behind(isolated, api.account)
+
+
+def test_an_endpoint_the_account_may_not_call_is_refused(api: Api) -> None:
+    api.account.endpoints = ["detect"]
+    api.account.save()
+    response = api.linkface(COMPARE, compare_fields())
+    assert (response.status_code, response.json()["status"]) == (403, "NO_PERMISSION")
+
+
+def test_the_rate_limit_refuses_calls_over_the_limit(api: Api) -> None:
+    api.account.rate_limit = 1
+    api.account.save()
+    statuses = [api.linkface(COMPARE, {}).json()["status"] for _ in range(3)]
+    # The first gets past the limit (and fails for want of images); the rest within the same second do not.
+    assert statuses[0] == "INVALID_ARGUMENT" and "RATE_LIMIT_EXCEEDED" in statuses[1:]
+
+
+def test_quota_is_taken_only_by_successful_calls(api: Api, isolated: Path) -> None:
+    api.account.quota_limit = 1
+    api.account.save()
+    assert api.linkface(COMPARE, {"image_one_file": upload("coffee")}).status_code == 400
+    assert api.linkface(COMPARE, compare_fields()).status_code == 200
+    refused = api.linkface(COMPARE, compare_fields())
+    assert (refused.status_code, refused.json()["status"]) == (403, "OUT_OF_QUOTA")
+    api.account.refresh_from_db()
+    assert api.account.quota_used == 1
+
+
+def test_request_ids_are_in_the_body_and_the_header(api: Api) -> None:
+    response = api.linkface(COMPARE, compare_fields())
+    assert re.fullmatch(r"TID[0-9a-f]{32}", response.json()["request_id"])
+    assert response["X-Request-Id"] == response.json()["request_id"]
+    failed = api.linkface(COMPARE, {})
+    assert failed["X-Request-Id"] == failed.json()["request_id"] != response.json()["request_id"]
+
+
+def test_unknown_api_paths_answer_json_not_found(api: Api) -> None:
+    response = api.client.post("/identity/no_such_thing")
+    assert response.status_code == 404 and response.json()["status"] == "NOT_FOUND"
+    assert response["Content-Type"] == "application/json"
+    response = api.client.get("/faceid/v2/anything")
+    assert response.status_code == 404 and response.json()["error"] == "API_NOT_FOUND"
+
+
+def test_a_get_on_an_endpoint_is_not_found(api: Api) -> None:
+    response = api.client.get(COMPARE)
+    assert (response.status_code, response.json()["status"]) == (404, "NOT_FOUND")
+
+
+def test_an_internal_error_is_logged_and_shows_no_stack_trace(
+    api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, isolated: Path
+) -> None:
+    from identity.engine.engine import FaceEngine
+
+    def explode(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(FaceEngine, "compare", explode)
+    response = api.linkface(COMPARE, compare_fields())
+    assert response.status_code == 500
+    body = response.json()
+    assert set(body) == {"status", "request_id"} and body["status"] == "INTERNAL_ERROR"
+    assert "secret internals" not in response.content.decode()
+    assert body["request_id"] in caplog.text and "secret internals" in caplog.text
+    nothing_left_behind(isolated, api.account)
+
+
+def test_non_utf8_in_the_query_string_is_an_encoding_error(api: Api) -> None:
+    path = f"{COMPARE}?api_id={api.account.api_id}&api_secret={api.secret}&image_one_url=%ff%fe"
+    response = api.client.post(path, compare_fields())
+    assert (response.status_code, response.json()["status"]) == (400, "ENCODING_ERROR")
+
+
+def test_non_utf8_in_a_form_field_is_an_encoding_error(api: Api) -> None:
+    body = (
+        f"api_id={api.account.api_id}&api_secret={api.secret}&image_one_url=%ff%fe&image_two_url=x"
+    ).encode()
+    response = api.client.post(COMPARE, body, content_type="application/x-www-form-urlencoded")
+    assert (response.status_code, response.json()["status"]) == (400, "ENCODING_ERROR")
+
+
+def test_a_duplicated_field_is_an_invalid_argument(api: Api, isolated: Path) -> None:
+    fields = compare_fields()
+    fields["image_one_auto_rotate"] = ["true", "false"]
+    response = api.linkface(COMPARE, fields)
+    assert response.json()["status"] == "INVALID_ARGUMENT"
+    assert response.json()["reason"] == "argument 'image_one_auto_rotate': given more than once"
+    nothing_left_behind(isolated, api.account)
+
+
+@pytest.mark.parametrize("value", ["maybe", "2", "tru"])
+def test_a_bad_boolean_is_an_invalid_argument(api: Api, value: str) -> None:
+    response = api.linkface(COMPARE, {**compare_fields(), "image_two_auto_rotate": value})
+    assert response.json()["status"] == "INVALID_ARGUMENT"
+
+
+@pytest.mark.parametrize("value", ["TRUE", "Yes", "1", "false", "NO", "0"])
+def test_booleans_accept_the_vendor_words_in_any_case(api: Api, value: str) -> None:
+    assert api.linkface(COMPARE, {**compare_fields(), "image_two_auto_rotate": value}).status_code == 200
+
+
+def test_a_json_body_is_an_invalid_argument(api: Api) -> None:
+    response = api.linkface(COMPARE, {"image_one_url": "x"}, content_type="application/json")
+    assert response.json()["status"] == "INVALID_ARGUMENT"
+
+
+def test_every_call_is_recorded_without_images(api: Api) -> None:
+    ok = api.linkface(COMPARE, compare_fields()).json()
+    bad = api.client.post(COMPARE, {})
+    calls = {call.request_id: call for call in ApiCall.objects.all()}
+    recorded = calls[ok["request_id"]]
+    assert (recorded.endpoint, recorded.status, recorded.http_status) == ("compare", "OK", 200)
+    assert recorded.account == api.account and len(recorded.image_ids) == 2 and recorded.latency_ms > 0
+    assert recorded.client_ip == "127.0.0.1"
+    unauthorized = calls[bad.json()["request_id"]]
+    assert (unauthorized.status, unauthorized.http_status, unauthorized.account) == (
+        "UNAUTHORIZED",
+        401,
+        None,
+    )
+
+
+def test_another_accounts_key_cannot_be_used_with_this_secret(api: Api) -> None:
+    from accounts.services import account_create
+
+    other, _ = account_create(username="someone-else")
+    response = api.client.post(f"{COMPARE}?api_id={other.api_id}&api_secret={api.secret}", compare_fields())
+    assert response.json()["status"] == "UNAUTHORIZED"
+    assert ApiAccount.objects.get(pk=other.pk).quota_used == 0
