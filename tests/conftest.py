@@ -30,3 +30,16 @@ def encode(array: np.ndarray, fmt: str = "JPEG", **options: object) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, fmt, **options)
     return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A file, not SQLite's shared in-memory database, for the test database: concurrent
+    requests (live-server tests) then wait for the write lock instead of failing at once."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.core.exceptions import SuspiciousOperation
 from django.db import transaction
 from django.http import HttpResponse
 from rest_framework.exceptions import APIException, MethodNotAllowed, ParseError, UnsupportedMediaType
@@ -133,7 +134,13 @@ def as_api_error(exc: BaseException, family: Family, request_id: str) -> ApiErro
             "INVALID_ARGUMENT", reason="request body must be multipart/form-data or form-urlencoded"
         )
     if isinstance(exc, APIException) and exc.status_code == 413:
-        return ApiError("Request Entity Too Large", 413)
+        if family is FACEID:
+            return ApiError("Request Entity Too Large", 413)
+        return ApiError("IMAGE_FILE_SIZE_TOO_BIG", reason="request body too large")
+    if isinstance(exc, SuspiciousOperation):  # too many fields or files, malformed headers
+        if family is FACEID:
+            return ApiError("BAD_ARGUMENTS:body")
+        return ApiError("INVALID_ARGUMENT", reason=str(exc) or "malformed request")
     log.error("internal error in request %s", request_id, exc_info=exc)
     return ApiError("INTERNAL_ERROR", 500)
 

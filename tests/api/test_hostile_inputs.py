@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from tests.api.conftest import Api, nothing_left_behind, raw_upload, upload
-from tests.conftest import pixels
+from tests.conftest import encode, pixels
 from tests.engine.test_imageio import png_declaring
 
 COMPARE = "/identity/compare_faces_in_two_images"
@@ -148,3 +148,22 @@ def test_a_linkface_body_over_the_cap_is_refused_before_reading(api: Api) -> Non
         CONTENT_LENGTH=str(12 * 1024 * 1024),
     )
     assert response.status_code == 400 and response.json()["status"] == "IMAGE_FILE_SIZE_TOO_BIG"
+
+
+def test_a_body_without_a_length_is_not_read_at_all(api: Api, isolated: Path) -> None:
+    data = encode(pixels("astronaut"), "PNG")
+    # As with chunked transfer: Django reads no body without a Content-Length, so nothing
+    # can be streamed to disk past the cap the middleware enforces on the length.
+    response = api.linkface(
+        COMPARE,
+        {"image_one_file": raw_upload(data, "a.png"), "image_two_file": upload("astronaut")},
+        CONTENT_LENGTH="",
+    )
+    assert (response.status_code, response.json()["status"]) == (400, "INVALID_ARGUMENT")
+    nothing_left_behind(isolated, api.account)
+
+
+def test_too_many_fields_is_an_invalid_argument(api: Api) -> None:
+    fields = {f"field{i}": "x" for i in range(150)}
+    response = api.linkface(COMPARE, fields)
+    assert (response.status_code, response.json()["status"]) == (400, "INVALID_ARGUMENT")

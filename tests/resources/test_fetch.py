@@ -14,9 +14,9 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
@@ -39,7 +39,7 @@ class Handler(BaseHTTPRequestHandler):
     """One path per behaviour under test."""
 
     protocol_version = "HTTP/1.1"
-    headers_seen: dict[str, str] = {}  # noqa: RUF012 - the last request's headers, for one test
+    headers_seen: ClassVar[dict[str, str]] = {}  # the last request's headers, for one test
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep pytest output clean."""

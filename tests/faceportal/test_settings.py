@@ -1,0 +1,62 @@
+"""Settings: production checks pass, configured services are picked up from the environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from identity.engine.config import PROJECT_ROOT
+
+
+def settings_in_subprocess(env: dict[str, str], expression: str) -> str:
+    code = f"import django, os; os.environ['DJANGO_SETTINGS_MODULE']='faceportal.settings'; django.setup(); from django.conf import settings; print({expression})"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_check_deploy_is_clean_with_production_settings() -> None:
+    env = {**os.environ, "FACEPORTAL_PRODUCTION": "true", "FACEPORTAL_SECRET_KEY": "k" * 20 + "X9$%q" * 10}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_database_cache_and_storage_follow_the_environment() -> None:
+    env = {
+        "DATABASE_URL": "postgres://user:pw@db.internal:5432/faceportal",
+        "REDIS_URL": "redis://cache.internal:6379/0",
+        "FACEPORTAL_S3_BUCKET": "faces",
+        "FACEPORTAL_S3_ENDPOINT_URL": "http://s3.internal:8333",
+    }
+    engine = settings_in_subprocess(
+        env, "settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['HOST']"
+    )
+    assert engine == "django.db.backends.postgresql db.internal"
+    assert settings_in_subprocess(env, "settings.CACHES['default']['BACKEND']").endswith("RedisCache")
+    storage = settings_in_subprocess(
+        env, "settings.STORAGES['default']['BACKEND'], settings.STORAGES['default']['OPTIONS']['bucket_name']"
+    )
+    assert storage == "storages.backends.s3.S3Storage faces"
+
+
+def test_defaults_need_no_service() -> None:
+    assert (
+        settings_in_subprocess({}, "settings.DATABASES['default']['ENGINE']") == "django.db.backends.sqlite3"
+    )
+    assert settings_in_subprocess({}, "settings.STORAGES['default']['BACKEND']").endswith("FileSystemStorage")
