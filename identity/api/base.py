@@ -15,7 +15,7 @@ from typing import Any
 from django.core.exceptions import SuspiciousOperation
 from django.db import transaction
 from django.http import HttpResponse
-from rest_framework.exceptions import APIException, MethodNotAllowed, ParseError, UnsupportedMediaType
+from rest_framework.exceptions import MethodNotAllowed, ParseError, UnsupportedMediaType
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -127,20 +127,15 @@ def as_api_error(exc: BaseException, family: Family, request_id: str) -> ApiErro
         return family.image_error(exc)
     if isinstance(exc, MethodNotAllowed):
         return ApiError(family.not_found, 404)
-    if isinstance(exc, (ParseError, UnsupportedMediaType)):
+    # A body that cannot be read: not multipart/form-urlencoded, broken, too many fields.
+    if isinstance(exc, (ParseError, UnsupportedMediaType, SuspiciousOperation)):
         if family is FACEID:
             return ApiError("BAD_ARGUMENTS:body")
+        if isinstance(exc, SuspiciousOperation):
+            return ApiError("INVALID_ARGUMENT", reason=str(exc) or "malformed request")
         return ApiError(
             "INVALID_ARGUMENT", reason="request body must be multipart/form-data or form-urlencoded"
         )
-    if isinstance(exc, APIException) and exc.status_code == 413:
-        if family is FACEID:
-            return ApiError("Request Entity Too Large", 413)
-        return ApiError("IMAGE_FILE_SIZE_TOO_BIG", reason="request body too large")
-    if isinstance(exc, SuspiciousOperation):  # too many fields or files, malformed headers
-        if family is FACEID:
-            return ApiError("BAD_ARGUMENTS:body")
-        return ApiError("INVALID_ARGUMENT", reason=str(exc) or "malformed request")
     log.error("internal error in request %s", request_id, exc_info=exc)
     return ApiError("INTERNAL_ERROR", 500)
 

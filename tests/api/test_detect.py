@@ -151,3 +151,36 @@ def test_out_of_quota_is_an_authorization_error(api: Api) -> None:
 def test_an_unknown_faceid_path_is_api_not_found(api: Api) -> None:
     response = api.client.post("/faceid/v1/verify")
     assert (response.status_code, response.json()["error"]) == (404, "API_NOT_FOUND")
+
+
+def test_an_internal_error_is_faceid_shaped(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from identity.engine.engine import FaceEngine
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(FaceEngine, "analyze", explode)
+    response = api.faceid({"image": upload("astronaut")})
+    assert response.status_code == 500
+    assert response.json() == {
+        "time_used": 0,
+        "request_id": response["X-Request-Id"],
+        "error": "INTERNAL_ERROR",
+    }
+
+
+def test_a_non_utf8_form_value_is_a_bad_argument(api: Api) -> None:
+    boundary = "b0undary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="api_key"\r\n\r\n{api.account.api_id}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="api_secret"\r\n\r\n{api.secret}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="multi_oriented_detection"\r\n\r\n'
+        ).encode()
+        + b"\xff\xfe\r\n"
+        + f"--{boundary}--\r\n".encode()
+    )
+    response = api.client.post(
+        "/faceid/v1/detect", body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+    assert (response.status_code, response.json()["error"]) == (400, "BAD_ARGUMENTS:multi_oriented_detection")

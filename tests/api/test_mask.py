@@ -109,3 +109,23 @@ def test_mask_eye_must_be_a_boolean(api: Api, value: str) -> None:
         "INVALID_ARGUMENT",
         "argument 'mask_eye': must be true or false",
     )
+
+
+def test_a_selfie_stored_by_an_earlier_call_is_masked_by_id(api: Api) -> None:
+    stored = api.linkface(
+        "/identity/compare_faces_in_two_images",
+        {"image_one_file": upload("grace_hopper", "PNG"), "image_two_file": upload("astronaut")},
+    ).json()["image_one"]["image_one_id"]
+    response = api.linkface(MASK, {"selfie_image_id": stored, "mask_eye": "true"})
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+
+
+def test_an_unknown_selfie_id_does_not_exist(api: Api) -> None:
+    body = api.linkface(MASK, {"selfie_image_id": "0" * 32}).json()
+    assert (body["status"], body["image"]) == ("IMAGE_ID_NOT_EXIST", "selfie")
+
+
+def test_a_selfie_url_into_the_private_network_is_refused(api: Api) -> None:
+    body = api.linkface(MASK, {"selfie_url": "http://169.254.169.254/latest/meta-data/"}).json()
+    assert (body["status"], body["image"]) == ("DOWNLOAD_ERROR", "selfie")
+    assert body["reason"] == "address 169.254.169.254 is not allowed"

@@ -173,3 +173,15 @@ def test_another_accounts_key_cannot_be_used_with_this_secret(api: Api) -> None:
     response = api.client.post(f"{COMPARE}?api_id={other.api_id}&api_secret={api.secret}", compare_fields())
     assert response.json()["status"] == "UNAUTHORIZED"
     assert ApiAccount.objects.get(pk=other.pk).quota_used == 0
+
+
+def test_non_utf8_in_a_multipart_field_is_an_encoding_error(api: Api) -> None:
+    boundary = "b0undary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="image_one_url"\r\n\r\n'.encode()
+        + b"http://example.com/\xff.jpg\r\n"
+        + f"--{boundary}--\r\n".encode()
+    )
+    path = f"{COMPARE}?api_id={api.account.api_id}&api_secret={api.secret}"
+    response = api.client.post(path, body, content_type=f"multipart/form-data; boundary={boundary}")
+    assert (response.status_code, response.json()["status"]) == (400, "ENCODING_ERROR")

@@ -10,7 +10,10 @@ from identity.engine.config import PROJECT_ROOT
 
 
 def settings_in_subprocess(env: dict[str, str], expression: str) -> str:
-    code = f"import django, os; os.environ['DJANGO_SETTINGS_MODULE']='faceportal.settings'; django.setup(); from django.conf import settings; print({expression})"
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'faceportal.settings'; django.setup(); "
+        f"from django.conf import settings; print({expression})"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=PROJECT_ROOT,

@@ -20,6 +20,14 @@ from accounts import services
 from accounts.models import Endpoint
 
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_OPTION_OF_FIELD = {
+    "name": "--name",
+    "quota_limit": "--quota",
+    "rate_limit": "--rate",
+    "concurrency_limit": "--concurrency",
+    "expires_at": "--expires",
+    "endpoints": "--endpoints",
+}
 
 
 def parse_expiry(value: str) -> datetime:
@@ -114,7 +122,8 @@ class Command(BaseCommand):
             )
         except ValidationError as error:
             details = "; ".join(
-                f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items()
+                f"{_OPTION_OF_FIELD.get(field, field)}: {' '.join(messages)}"
+                for field, messages in error.message_dict.items()
             )
             raise CommandError(f"invalid account: {details}") from None
 
