@@ -42,7 +42,8 @@ def jpeg_at(name: str, size: tuple[int, int]) -> bytes:
     return buffer.getvalue()
 
 
-def _time(action: Callable[[], object], repeat: int) -> tuple[float, float]:
+def time_runs(action: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Median and p95 milliseconds over `repeat` runs, after one warm-up run."""
     action()  # warm-up: first runs allocate
     samples = []
     for _ in range(repeat):
@@ -87,6 +88,6 @@ def run(engine: FaceEngine, photo: str, repeat: int) -> list[Timing]:
     for size in SIZES:
         label = f"{size[0]}x{size[1]}"
         for stage, action in _stages(engine, jpeg_at(photo, size)).items():
-            median, p95 = _time(action, repeat)
+            median, p95 = time_runs(action, repeat)
             rows.append(Timing(engine.threads, label, stage, median, p95))
     return rows

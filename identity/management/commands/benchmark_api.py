@@ -1,11 +1,8 @@
 from __future__ import annotations
 
 import tempfile
-import time
-from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
@@ -14,7 +11,7 @@ from django.test.utils import override_settings, setup_test_environment, teardow
 
 from accounts.services import account_create
 from identity.engine import decode, get_engine
-from identity.engine.benchmark import jpeg_at
+from identity.engine.benchmark import jpeg_at, time_runs
 from identity.engine.imageio import ANALYSIS_SIDE
 
 
@@ -57,8 +54,8 @@ class Command(BaseCommand):
                     assert response.status_code == 200, response.content
                     return response
 
-                stack = _time(through_django, repeat)
-                alone = _time(engine_only, repeat)
+                stack = time_runs(through_django, repeat)
+                alone = time_runs(engine_only, repeat)
         finally:
             connection.creation.destroy_test_db(old_name, verbosity=0)
             teardown_test_environment()
@@ -68,13 +65,3 @@ class Command(BaseCommand):
         self.stdout.write(f"engine alone:       median {alone[0]:7.2f} ms   p95 {alone[1]:7.2f} ms")
         self.stdout.write(f"full Django stack:  median {stack[0]:7.2f} ms   p95 {stack[1]:7.2f} ms")
         self.stdout.write(f"ratio of medians:   {stack[0] / alone[0]:.2f}")
-
-
-def _time(action: Callable[[], object], repeat: int) -> tuple[float, float]:
-    action()
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - started) * 1000)
-    return float(np.median(samples)), float(np.percentile(samples, 95))
