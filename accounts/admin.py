@@ -22,7 +22,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from accounts import services
-from accounts.models import ApiAccount, ApiCall, Endpoint
+from accounts.models import ApiAccount, ApiCall, Endpoint, all_endpoints
 from resources.models import StoredImage
 from resources.services import images_delete
 
@@ -133,6 +133,7 @@ class ApiAccountForm(forms.ModelForm):
     endpoints = forms.MultipleChoiceField(
         choices=Endpoint.choices,
         widget=forms.CheckboxSelectMultiple,
+        initial=all_endpoints,
         required=False,
         help_text="Endpoints this account may call; none selected blocks every call.",
     )

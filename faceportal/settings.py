@@ -156,6 +156,9 @@ FACEPORTAL_URL_TIMEOUT = float(env_str("FACEPORTAL_URL_TIMEOUT", "5"))
 FACEPORTAL_URL_ALLOWED_HOSTS = env_list("FACEPORTAL_URL_ALLOWED_HOSTS")
 FACEPORTAL_IMAGE_RETENTION_DAYS = int(env_str("FACEPORTAL_IMAGE_RETENTION_DAYS", "30"))
 
+# Secrets are shown once through messages: keep them server-side, not in a cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

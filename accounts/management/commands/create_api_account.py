@@ -89,7 +89,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--endpoints",
-            help=f"comma-separated endpoints it may call (default all): {','.join(e.value for e in Endpoint)}",
+            help=f"comma-separated endpoints it may call, default all: {','.join(e.value for e in Endpoint)}",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
