@@ -22,4 +22,5 @@ class Command(BaseCommand):
             manifest = prepare_models(options["dir"], force=options["force"], log=self.stdout.write)
         except ModelUnavailable as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(json.dumps(manifest, sort_keys=True))
+        if options["verbosity"] >= 2:
+            self.stdout.write(json.dumps(manifest, indent=2, sort_keys=True))
