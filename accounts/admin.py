@@ -15,7 +15,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.template import engines
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -77,23 +77,6 @@ def account_usage(account: ApiAccount) -> Usage:
     return usage
 
 
-_CONFIRM_TEMPLATE = engines["django"].from_string(
-    """{% extends "admin/base_site.html" %}
-{% block breadcrumbs %}<div class="breadcrumbs"><a href="{% url 'admin:index' %}">Home</a>
-&rsaquo; <a href="{{ changelist_url }}">{{ opts.verbose_name_plural|capfirst }}</a>
-&rsaquo; {{ title }}</div>{% endblock %}
-{% block content %}
-<p>{{ question }}</p>
-<ul>{% for obj in objects %}<li>{{ obj }}</li>{% endfor %}</ul>
-<form method="post">{% csrf_token %}
-{% for obj in objects %}<input type="hidden" name="_selected_action" value="{{ obj.pk }}">{% endfor %}
-<input type="hidden" name="action" value="{{ action }}">
-<input type="hidden" name="confirmed" value="yes">
-<input type="submit" value="{{ button }}">
-<a href="{{ changelist_url }}" class="button cancel-link">No, take me back</a>
-</form>
-{% endblock %}"""
-)
 
 
 def confirmed(request: HttpRequest) -> bool:
@@ -122,7 +105,7 @@ def confirmation_page(
         "objects": list(queryset),
         "changelist_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
     }
-    return HttpResponse(_CONFIRM_TEMPLATE.render(context, request))
+    return TemplateResponse(request, "admin/confirm_action.html", context)
 
 
 def plural(count: int, word: str) -> str:
