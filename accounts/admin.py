@@ -77,8 +77,6 @@ def account_usage(account: ApiAccount) -> Usage:
     return usage
 
 
-
-
 def confirmed(request: HttpRequest) -> bool:
     return request.POST.get("confirmed") == "yes"
 

@@ -58,12 +58,19 @@ class Command(BaseCommand):
             members = [
                 (v, identity) for (_, identity), v in found if calibration_fit.in_fit_half(identity) == fit
             ]
+            if len(members) < 2:
+                raise CommandError(
+                    "too few people with a face found to fit on one half and check on the other"
+                )
             halves[fit] = (np.stack([v for v, _ in members]), [identity for _, identity in members])
 
         fit_impostor = calibration_fit.impostor_scores(*halves[True])
         held_impostor = calibration_fit.impostor_scores(*halves[False])
         held_genuine = calibration_fit.genuine_scores(*halves[False])
-        knots = calibration_fit.fit_knots(fit_impostor)
+        try:
+            knots = calibration_fit.fit_knots(fit_impostor)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         check = calibration_fit.held_out_check(held_impostor, knots)
 
         self.stdout.write(f"fit: {len(halves[True][1])} images, {len(fit_impostor):,} different-person pairs")
