@@ -107,24 +107,25 @@ def _read(
         return upload.read(), "file", None
     url = params.text(slot.url_field) if slot.url_field else None
     if url:
-        return _download(url.strip(), slot, limits), "url", None
+        return download(url.strip(), slot.name, limits.max_bytes or 5 * 1024 * 1024), "url", None
     raise ImageProblem(ImageProblem.MISSING, slot.name, slot.missing_reason())
 
 
-def _download(url: str, slot: ImageSlot, limits: ImageLimits) -> bytes:
+def download(url: str, name: str, max_bytes: int) -> bytes:
+    """A file by URL under the operator's fetch policy; failures named after `name`."""
     policy = fetch.FetchPolicy(
         timeout=settings.FACEPORTAL_URL_TIMEOUT,
-        max_bytes=limits.max_bytes or 5 * 1024 * 1024,
+        max_bytes=max_bytes,
         allowed_hosts=frozenset(settings.FACEPORTAL_URL_ALLOWED_HOSTS),
     )
     try:
         return fetch.fetch(url, policy)
     except fetch.DownloadTimeout as exc:
-        raise ImageProblem(ImageProblem.DOWNLOAD_TIMEOUT, slot.name) from exc
+        raise ImageProblem(ImageProblem.DOWNLOAD_TIMEOUT, name) from exc
     except fetch.DownloadTooLarge as exc:
-        raise ImageProblem(ImageProblem.FILE_TOO_BIG, slot.name) from exc
+        raise ImageProblem(ImageProblem.FILE_TOO_BIG, name) from exc
     except fetch.DownloadError as exc:
-        raise ImageProblem(ImageProblem.DOWNLOAD_ERROR, slot.name, exc.reason) from exc
+        raise ImageProblem(ImageProblem.DOWNLOAD_ERROR, name, exc.reason) from exc
 
 
 def store_new(account: ApiAccount, image: LoadedImage) -> StoredImage:

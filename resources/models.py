@@ -43,3 +43,51 @@ class StoredImage(models.Model):
     @property
     def extension(self) -> str:
         return self.EXTENSIONS.get(self.format, "img")
+
+
+def new_liveness_id() -> str:
+    return secrets.token_hex(16)
+
+
+class LivenessChallenge(models.Model):
+    """A server-issued challenge: its id is the nonce a capture must answer, once, in time."""
+
+    id = models.CharField(primary_key=True, max_length=32, default=new_liveness_id, editable=False)
+    account = models.ForeignKey(ApiAccount, on_delete=models.CASCADE, related_name="liveness_challenges")
+    actions = models.JSONField(help_text="The prompted action sequence.")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a package answering it was accepted."
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+def liveness_path(instance: LivenessData, filename: str) -> str:
+    return f"liveness/{instance.id[:2]}/{instance.id}.fplv"
+
+
+class LivenessData(models.Model):
+    """An accepted liveness package, stored sealed as it was uploaded."""
+
+    id = models.CharField(primary_key=True, max_length=32, default=new_liveness_id, editable=False)
+    account = models.ForeignKey(ApiAccount, on_delete=models.CASCADE, related_name="liveness_data")
+    challenge = models.OneToOneField(LivenessChallenge, on_delete=models.CASCADE, related_name="package")
+    file = models.FileField(upload_to=liveness_path, max_length=200)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField(help_text="bytes")
+    frames = models.PositiveIntegerField()
+    source = models.CharField(max_length=8, choices=StoredImage.SOURCES)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "liveness data"
+
+    def __str__(self) -> str:
+        return self.id

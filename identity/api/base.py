@@ -89,21 +89,31 @@ class ApiView(APIView):
         return intake.load(self.params, slot, self.account, limits, full_resolution=full_resolution)
 
     def succeed(
-        self, images: Sequence[intake.LoadedImage], respond: Callable[[dict[str, StoredImage]], HttpResponse]
+        self,
+        images: Sequence[intake.LoadedImage],
+        respond: Callable[[dict[str, StoredImage]], HttpResponse],
+        *,
+        also: Callable[[], object] | None = None,
     ) -> HttpResponse:
-        """Takes the call from the quota and stores the new images, or does neither."""
+        """Takes the call from the quota and stores the new images, and runs `also` (more
+        writes of the endpoint's own), all in one transaction: everything or nothing."""
         stored: dict[str, StoredImage] = {}
+        created: list[StoredImage] = []
         try:
             with transaction.atomic():
                 if not accounts.quota_consume(self.account):
                     raise self._refusal("OUT_OF_QUOTA")
                 for image in images:
                     stored[image.slot.name] = intake.store_new(self.account, image)
+                    if image.stored is None:
+                        created.append(stored[image.slot.name])
+                if also is not None:
+                    also()
         except BaseException:
-            # The rows were rolled back; the files written before the failure go too.
-            for saved in stored.values():
-                if saved.source != "id" and saved.file.name:
-                    saved.file.storage.delete(saved.file.name)
+            # The rows were rolled back; the files this call wrote go too (never the files
+            # of images that came by id).
+            for saved in created:
+                saved.file.storage.delete(saved.file.name)
             raise
         self.request._request.api_image_ids = [saved.id for saved in stored.values()]
         return respond(stored)

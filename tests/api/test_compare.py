@@ -197,3 +197,23 @@ def test_a_file_over_5_mb_is_too_big(api: Api, isolated: Path) -> None:
     ).json()
     assert (body["status"], body["image"]) == ("IMAGE_FILE_SIZE_TOO_BIG", "image_one")
     nothing_left_behind(isolated, api.account)
+
+
+def test_a_failure_while_storing_keeps_images_that_came_by_id(
+    api: Api, isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = api.linkface(
+        COMPARE, {"image_one_file": upload("astronaut"), "image_two_file": upload("astronaut")}
+    )
+    kept = StoredImage.objects.get(id=first.json()["image_one"]["image_one_id"])
+
+    def broken_storage(**kwargs: object) -> StoredImage:
+        raise OSError("disk full")
+
+    monkeypatch.setattr("resources.intake.image_store", broken_storage)
+    response = api.linkface(COMPARE, {"image_one_id": kept.id, "image_two_file": upload("grace_hopper")})
+    assert (response.status_code, response.json()["status"]) == (500, "INTERNAL_ERROR")
+    assert kept.file.storage.exists(kept.file.name)
+    assert StoredImage.objects.count() == 2 and len(stored_files(isolated)) == 2
+    api.account.refresh_from_db()
+    assert api.account.quota_used == 1  # the failed call was not charged

@@ -1,0 +1,162 @@
+"""Liveness challenges and packages on the service side.
+
+A challenge is issued to an account: a random id (the nonce), a prompted action sequence
+and an expiry. Its sealing key is derived, never stored: HMAC-SHA256 of the service's
+liveness master key over the account's api_id and the challenge id. So only this service
+can derive it, a package sealed for one account's challenge cannot be opened for another
+account, and a stored package can be opened again later for verification. A package is
+accepted once: the challenge is marked used in the same transaction that stores it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.utils import timezone
+
+from accounts.models import ApiAccount
+from faceportal_capture import liveness_pb2
+from faceportal_capture.package import MAX_PACKAGE_BYTES, PackageError, open_package, read_key_id
+from identity.api.errors import ApiError
+from identity.api.params import Params
+from resources import intake
+from resources.models import LivenessChallenge, LivenessData
+
+TURNS = ("turn_left", "turn_right")
+IMAGE_NAME = "liveness"  # the vendor's name for the package in errors
+
+
+def wrong(reason: str) -> ApiError:
+    return ApiError("WRONG_LIVENESS_DATA", image=IMAGE_NAME, reason=reason)
+
+
+def _master_key() -> bytes:
+    configured = settings.FACEPORTAL_LIVENESS_KEY
+    source = configured or f"liveness-master|{settings.SECRET_KEY}"
+    return hashlib.sha256(source.encode()).digest()
+
+
+def challenge_key(account: ApiAccount, challenge_id: str) -> bytes:
+    message = f"faceportal-liveness-v1|{account.api_id}|{challenge_id}".encode()
+    return hmac.new(_master_key(), message, hashlib.sha256).digest()
+
+
+def challenge_issue(account: ApiAccount) -> tuple[LivenessChallenge, bytes]:
+    """A fresh challenge: a blink and one head turn, in random order."""
+    chooser = random.SystemRandom()
+    actions = ["blink", chooser.choice(TURNS)]
+    chooser.shuffle(actions)
+    now = timezone.now()
+    challenge = LivenessChallenge.objects.create(
+        account=account,
+        actions=actions,
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.FACEPORTAL_LIVENESS_CHALLENGE_SECONDS),
+    )
+    return challenge, challenge_key(account, challenge.id)
+
+
+def challenge_body(challenge: LivenessChallenge, key: bytes) -> dict[str, object]:
+    return {
+        "challenge_id": challenge.id,
+        "actions": list(challenge.actions),
+        "expires_at": challenge.expires_at.isoformat(),
+        "key": base64.b64encode(key).decode(),
+    }
+
+
+@dataclass(frozen=True)
+class AcceptedPackage:
+    data: bytes
+    capture: liveness_pb2.Capture
+    challenge: LivenessChallenge
+    source: str  # "id", "file" or "url"
+    stored: LivenessData | None  # when it came by id
+
+
+def open_for(
+    account: ApiAccount, data: bytes, *, fresh: bool
+) -> tuple[liveness_pb2.Capture, LivenessChallenge]:
+    """Opens a package of this account. `fresh` packages (just uploaded) must answer an
+    unexpired, unused challenge; stored ones were checked when they were accepted."""
+    try:
+        challenge_id = read_key_id(data)
+    except PackageError as exc:
+        raise wrong(exc.reason) from exc
+    challenge = LivenessChallenge.objects.filter(account=account, id=challenge_id).first()
+    if challenge is None:
+        raise wrong("unknown challenge")
+    if fresh and challenge.used_at is not None:
+        raise wrong("challenge already used")
+    if fresh and challenge.expires_at <= timezone.now():
+        raise wrong("challenge expired")
+    try:
+        capture = open_package(data, challenge_key(account, challenge.id))
+    except PackageError as exc:
+        raise wrong(exc.reason) from exc
+    if list(capture.actions) != list(challenge.actions):
+        raise wrong("actions do not match the challenge")
+    return capture, challenge
+
+
+def load(
+    params: Params, account: ApiAccount, *, file_field: str, url_field: str, id_field: str | None
+) -> AcceptedPackage:
+    """The package of a request, by stored id, file or URL (the vendor's precedence)."""
+    stored_id = params.text(id_field) if id_field else None
+    if stored_id:
+        stored = LivenessData.objects.filter(account=account, id=stored_id.strip().lower()).first()
+        if stored is None:
+            raise wrong("no liveness id found")
+        with stored.file.open("rb") as handle:
+            data = handle.read()
+        capture, challenge = open_for(account, data, fresh=False)
+        return AcceptedPackage(data, capture, challenge, "id", stored)
+    upload = params.file(file_field)
+    if upload is not None:
+        if upload.size and upload.size > MAX_PACKAGE_BYTES:
+            raise wrong(f"package over {MAX_PACKAGE_BYTES} bytes")
+        data, source = upload.read(), "file"
+    else:
+        url = params.text(url_field)
+        if not url:
+            fields = [f"'{name}'" for name in (id_field, file_field, url_field) if name]
+            listed = ", ".join(fields[:-1]) + f" or {fields[-1]}"
+            raise ApiError("INVALID_ARGUMENT", image=IMAGE_NAME, reason=f"must specify {listed} argument")
+        data, source = intake.download(url.strip(), IMAGE_NAME, MAX_PACKAGE_BYTES), "url"
+    capture, challenge = open_for(account, data, fresh=True)
+    return AcceptedPackage(data, capture, challenge, source, None)
+
+
+def store(account: ApiAccount, package: AcceptedPackage) -> LivenessData:
+    """Marks the challenge used and stores the package; call inside the success transaction
+    so that two uploads of one package cannot both be accepted."""
+    if package.stored is not None:
+        return package.stored
+    taken = LivenessChallenge.objects.filter(pk=package.challenge.pk, used_at__isnull=True).update(
+        used_at=timezone.now()
+    )
+    if taken != 1:
+        raise wrong("challenge already used")
+    record = LivenessData(
+        account=account,
+        challenge=package.challenge,
+        sha256=hashlib.sha256(package.data).hexdigest(),
+        size=len(package.data),
+        frames=len(package.capture.frames),
+        source=package.source,
+    )
+    record.file.save(f"{record.id}.fplv", ContentFile(package.data), save=False)
+    try:
+        record.save(force_insert=True)
+    except BaseException:
+        record.file.delete(save=False)
+        raise
+    return record
