@@ -113,7 +113,8 @@ class ApiView(APIView):
             # The rows were rolled back; the files this call wrote go too (never the files
             # of images that came by id).
             for saved in created:
-                saved.file.storage.delete(saved.file.name)
+                if saved.file.name:
+                    saved.file.storage.delete(saved.file.name)
             raise
         self.request._request.api_image_ids = [saved.id for saved in stored.values()]
         return respond(stored)

@@ -213,7 +213,7 @@ def test_a_failure_while_storing_keeps_images_that_came_by_id(
     monkeypatch.setattr("resources.intake.image_store", broken_storage)
     response = api.linkface(COMPARE, {"image_one_id": kept.id, "image_two_file": upload("grace_hopper")})
     assert (response.status_code, response.json()["status"]) == (500, "INTERNAL_ERROR")
-    assert kept.file.storage.exists(kept.file.name)
+    assert kept.file.name and kept.file.storage.exists(kept.file.name)
     assert StoredImage.objects.count() == 2 and len(stored_files(isolated)) == 2
     api.account.refresh_from_db()
     assert api.account.quota_used == 1  # the failed call was not charged
