@@ -1,0 +1,119 @@
+"""The liveness endpoints: challenge issuing, package upload, and verification against a
+selfie. The package format and crypto are in faceportal_capture, the acceptance rules in
+resources/liveness.py, the scoring in identity/engine/liveness.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from rest_framework.request import Request
+
+from accounts.models import Endpoint
+from identity.api.base import ApiView, analyze
+from identity.api.families import json_response
+from identity.engine import UnreadableImage, decode, get_engine
+from identity.engine.imageio import ANALYSIS_SIDE
+from identity.engine.liveness import CaptureFrame, score_capture
+from resources import liveness
+from resources.intake import ImageSlot
+from resources.models import LivenessData, StoredImage
+
+
+class ChallengeView(ApiView):
+    """POST /resources/liveness_challenge: a fresh nonce, actions and sealing key."""
+
+    endpoint = Endpoint.UPLOAD_LIVENESS  # whoever may upload packages may ask for challenges
+
+    def post(self, request: Request) -> HttpResponse:
+        issued: dict[str, Any] = {}
+
+        def issue() -> None:
+            challenge, key = liveness.challenge_issue(self.account)
+            issued.update(liveness.challenge_body(challenge, key))
+
+        def respond(_stored: dict[str, StoredImage]) -> HttpResponse:
+            return json_response({"request_id": request._request.api_request_id, "status": "OK", **issued})
+
+        return self.succeed([], respond, also=issue)
+
+
+class UploadLivenessView(ApiView):
+    """POST /resources/upload_liveness_data: accepts a sealed package once, stores it."""
+
+    endpoint = Endpoint.UPLOAD_LIVENESS
+
+    def post(self, request: Request) -> HttpResponse:
+        package = liveness.load(self.params, self.account, file_field="file", url_field="url", id_field=None)
+        saved: list[LivenessData] = []
+
+        def respond(_stored: dict[str, StoredImage]) -> HttpResponse:
+            body = {"request_id": request._request.api_request_id, "status": "OK", "liveness_data_id": saved[0].id}
+            return json_response(body)
+
+        return self.succeed([], respond, also=lambda: saved.append(liveness.store(self.account, package)))
+
+
+class LivenessVerificationView(ApiView):
+    """POST /identity/liveness_selfie_verification: is the capture live, and is it the selfie's person?"""
+
+    endpoint = Endpoint.LIVENESS_VERIFICATION
+    selfie = ImageSlot("selfie", file_field="selfie_file", id_field="selfie_image_id", url_field="selfie_url")
+
+    def post(self, request: Request) -> HttpResponse:
+        auto_rotate = self.params.boolean("selfie_auto_rotate")
+        verbose = self.params.boolean("verbose")
+        selfie = self.load_image(self.selfie)
+        package = liveness.load(
+            self.params,
+            self.account,
+            file_field="liveness_data_file",
+            url_field="liveness_data_url",
+            id_field="liveness_data_id",
+        )
+        frames = _frames(package.capture)
+        result = score_capture(
+            get_engine(),
+            frames,
+            list(package.capture.actions),
+            prompted_at=_prompts(package.capture),
+        )
+        selfie_face = analyze(selfie, auto_rotate=auto_rotate, max_faces=None, embed=True)[0]
+        verify = 0.0
+        if result.best_face is not None:
+            verify = float(get_engine().compare([result.best_face], [selfie_face])[0, 0])
+        saved: list[LivenessData] = []
+
+        def respond(stored: dict[str, StoredImage]) -> HttpResponse:
+            body: dict[str, Any] = {
+                "request_id": request._request.api_request_id,
+                "status": "OK",
+                "hack_score": round(result.hack_score, 6),
+                "verify_score": round(verify, 6),
+                "liveness_data_id": saved[0].id,
+                "image_id": stored["selfie"].id,
+            }
+            if verbose:
+                body["details"] = result.details
+            return json_response(body)
+
+        return self.succeed([selfie], respond, also=lambda: saved.append(liveness.store(self.account, package)))
+
+
+def _frames(capture: Any) -> list[CaptureFrame]:
+    frames = []
+    for index, frame in enumerate(capture.frames):
+        try:
+            image = decode(frame.jpeg, max_side=ANALYSIS_SIDE)
+        except UnreadableImage as exc:
+            raise liveness.wrong(f"frame {index} does not decode") from exc
+        frames.append(CaptureFrame(pixels=image.pixels, timestamp=frame.timestamp_us / 1e6))
+    return frames
+
+
+def _prompts(capture: Any) -> list[float] | None:
+    marks = {mark.action: mark.prompted_at_us / 1e6 for mark in capture.marks}
+    if not marks or any(action not in marks for action in capture.actions):
+        return None
+    return [marks[action] for action in capture.actions]
+
