@@ -167,6 +167,12 @@ LOGGING = {
     "loggers": {"faceportal": {"handlers": ["console"], "level": env_str("FACEPORTAL_LOG_LEVEL", "INFO")}},
 }
 
+# -- Liveness ----------------------------------------------------------------------
+# Master key from which every challenge's sealing key is derived; by default derived from
+# FACEPORTAL_SECRET_KEY (changing either invalidates open challenges and stored packages).
+FACEPORTAL_LIVENESS_KEY = env_str("FACEPORTAL_LIVENESS_KEY")
+FACEPORTAL_LIVENESS_CHALLENGE_SECONDS = int(env_str("FACEPORTAL_LIVENESS_CHALLENGE_SECONDS", "300"))
+
 # -- Production (FACEPORTAL_PRODUCTION=true behind HTTPS) ------------------------------
 if env_bool("FACEPORTAL_PRODUCTION"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -177,9 +183,3 @@ if env_bool("FACEPORTAL_PRODUCTION"):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     CSRF_TRUSTED_ORIGINS = env_list("FACEPORTAL_CSRF_TRUSTED_ORIGINS")
-
-# -- Liveness ----------------------------------------------------------------------
-# Master key from which every challenge's sealing key is derived; by default derived from
-# FACEPORTAL_SECRET_KEY (changing either invalidates open challenges and stored packages).
-FACEPORTAL_LIVENESS_KEY = env_str("FACEPORTAL_LIVENESS_KEY")
-FACEPORTAL_LIVENESS_CHALLENGE_SECONDS = int(env_str("FACEPORTAL_LIVENESS_CHALLENGE_SECONDS", "300"))

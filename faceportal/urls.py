@@ -1,13 +1,22 @@
 from django.contrib import admin
 from django.urls import path, re_path
 
-from identity import views
+from identity import liveness_views, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("faceid/v1/detect", views.DetectView.as_view(), name="detect"),
     path("identity/compare_faces_in_two_images", views.CompareView.as_view(), name="compare"),
     path("identity/mask_selfie_image", views.MaskView.as_view(), name="mask"),
+    path("resources/liveness_challenge", liveness_views.ChallengeView.as_view(), name="liveness_challenge"),
+    path(
+        "resources/upload_liveness_data", liveness_views.UploadLivenessView.as_view(), name="upload_liveness"
+    ),
+    path(
+        "identity/liveness_selfie_verification",
+        liveness_views.LivenessVerificationView.as_view(),
+        name="liveness_verification",
+    ),
     # Anything else under the API prefixes answers in the API's own JSON, not an HTML page.
     re_path(r"^(?:identity|resources|faceid)/", views.api_not_found, name="not_found"),
 ]

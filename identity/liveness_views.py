@@ -12,9 +12,8 @@ from rest_framework.request import Request
 from accounts.models import Endpoint
 from identity.api.base import ApiView, analyze
 from identity.api.families import json_response
-from identity.engine import UnreadableImage, decode, get_engine
-from identity.engine.imageio import ANALYSIS_SIDE
-from identity.engine.liveness import CaptureFrame, score_capture
+from identity.engine import get_engine
+from identity.engine.liveness import score_capture
 from resources import liveness
 from resources.intake import ImageSlot
 from resources.models import LivenessData, StoredImage
@@ -48,7 +47,11 @@ class UploadLivenessView(ApiView):
         saved: list[LivenessData] = []
 
         def respond(_stored: dict[str, StoredImage]) -> HttpResponse:
-            body = {"request_id": request._request.api_request_id, "status": "OK", "liveness_data_id": saved[0].id}
+            body = {
+                "request_id": request._request.api_request_id,
+                "status": "OK",
+                "liveness_data_id": saved[0].id,
+            }
             return json_response(body)
 
         return self.succeed([], respond, also=lambda: saved.append(liveness.store(self.account, package)))
@@ -71,10 +74,9 @@ class LivenessVerificationView(ApiView):
             url_field="liveness_data_url",
             id_field="liveness_data_id",
         )
-        frames = _frames(package.capture)
         result = score_capture(
             get_engine(),
-            frames,
+            package.frames,
             list(package.capture.actions),
             prompted_at=_prompts(package.capture),
         )
@@ -97,18 +99,9 @@ class LivenessVerificationView(ApiView):
                 body["details"] = result.details
             return json_response(body)
 
-        return self.succeed([selfie], respond, also=lambda: saved.append(liveness.store(self.account, package)))
-
-
-def _frames(capture: Any) -> list[CaptureFrame]:
-    frames = []
-    for index, frame in enumerate(capture.frames):
-        try:
-            image = decode(frame.jpeg, max_side=ANALYSIS_SIDE)
-        except UnreadableImage as exc:
-            raise liveness.wrong(f"frame {index} does not decode") from exc
-        frames.append(CaptureFrame(pixels=image.pixels, timestamp=frame.timestamp_us / 1e6))
-    return frames
+        return self.succeed(
+            [selfie], respond, also=lambda: saved.append(liveness.store(self.account, package))
+        )
 
 
 def _prompts(capture: Any) -> list[float] | None:
@@ -116,4 +109,3 @@ def _prompts(capture: Any) -> list[float] | None:
     if not marks or any(action not in marks for action in capture.actions):
         return None
     return [marks[action] for action in capture.actions]
-

@@ -13,7 +13,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html
 
-from resources.models import StoredImage
+from resources.models import LivenessChallenge, LivenessData, StoredImage
 from resources.services import images_delete, images_purge_expired
 
 
@@ -75,3 +75,38 @@ class StoredImageAdmin(admin.ModelAdmin):
         messages.success(
             request, f"Purged {count:,} image{'' if count == 1 else 's'} older than {days} days."
         )
+
+
+@admin.register(LivenessData)
+class LivenessDataAdmin(admin.ModelAdmin):
+    """Accepted liveness packages: stored sealed, so there is nothing to show but their facts."""
+
+    list_display = ["id", "account", "challenge", "frames", "size", "source", "created_at"]
+    list_filter = ["source"]
+    search_fields = ["^id", "^account__api_id", "^challenge__id"]
+    list_select_related = ["account", "challenge"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: LivenessData | None = None) -> bool:
+        return False
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[LivenessData]) -> None:
+        for package in queryset:
+            package.delete()  # row by row: the signal removes each file
+
+
+@admin.register(LivenessChallenge)
+class LivenessChallengeAdmin(admin.ModelAdmin):
+    list_display = ["id", "account", "actions", "created_at", "expires_at", "used_at"]
+    list_filter = [("used_at", admin.EmptyFieldListFilter)]
+    search_fields = ["^id", "^account__api_id"]
+    list_select_related = ["account"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: LivenessChallenge | None = None) -> bool:
+        return False

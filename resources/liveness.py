@@ -26,6 +26,9 @@ from faceportal_capture import liveness_pb2
 from faceportal_capture.package import MAX_PACKAGE_BYTES, PackageError, open_package, read_key_id
 from identity.api.errors import ApiError
 from identity.api.params import Params
+from identity.engine import EngineError, decode
+from identity.engine.imageio import ANALYSIS_SIDE
+from identity.engine.liveness import CaptureFrame
 from resources import intake
 from resources.models import LivenessChallenge, LivenessData
 
@@ -76,6 +79,7 @@ def challenge_body(challenge: LivenessChallenge, key: bytes) -> dict[str, object
 class AcceptedPackage:
     data: bytes
     capture: liveness_pb2.Capture
+    frames: list[CaptureFrame]  # decoded
     challenge: LivenessChallenge
     source: str  # "id", "file" or "url"
     stored: LivenessData | None  # when it came by id
@@ -83,7 +87,7 @@ class AcceptedPackage:
 
 def open_for(
     account: ApiAccount, data: bytes, *, fresh: bool
-) -> tuple[liveness_pb2.Capture, LivenessChallenge]:
+) -> tuple[liveness_pb2.Capture, list[CaptureFrame], LivenessChallenge]:
     """Opens a package of this account. `fresh` packages (just uploaded) must answer an
     unexpired, unused challenge; stored ones were checked when they were accepted."""
     try:
@@ -103,7 +107,20 @@ def open_for(
         raise wrong(exc.reason) from exc
     if list(capture.actions) != list(challenge.actions):
         raise wrong("actions do not match the challenge")
-    return capture, challenge
+    # Every frame must decode: a package is refused when it arrives, not at verification.
+    return capture, frames_of(capture), challenge
+
+
+def frames_of(capture: liveness_pb2.Capture) -> list[CaptureFrame]:
+    """The capture's frames decoded for analysis, with their times in seconds."""
+    frames = []
+    for index, frame in enumerate(capture.frames):
+        try:
+            image = decode(frame.jpeg, max_side=ANALYSIS_SIDE)
+        except EngineError as exc:
+            raise wrong(f"frame {index} does not decode") from exc
+        frames.append(CaptureFrame(pixels=image.pixels, timestamp=frame.timestamp_us / 1e6))
+    return frames
 
 
 def load(
@@ -117,8 +134,8 @@ def load(
             raise wrong("no liveness id found")
         with stored.file.open("rb") as handle:
             data = handle.read()
-        capture, challenge = open_for(account, data, fresh=False)
-        return AcceptedPackage(data, capture, challenge, "id", stored)
+        capture, frames, challenge = open_for(account, data, fresh=False)
+        return AcceptedPackage(data, capture, frames, challenge, "id", stored)
     upload = params.file(file_field)
     if upload is not None:
         if upload.size and upload.size > MAX_PACKAGE_BYTES:
@@ -131,8 +148,8 @@ def load(
             listed = ", ".join(fields[:-1]) + f" or {fields[-1]}"
             raise ApiError("INVALID_ARGUMENT", image=IMAGE_NAME, reason=f"must specify {listed} argument")
         data, source = intake.download(url.strip(), IMAGE_NAME, MAX_PACKAGE_BYTES), "url"
-    capture, challenge = open_for(account, data, fresh=True)
-    return AcceptedPackage(data, capture, challenge, source, None)
+    capture, frames, challenge = open_for(account, data, fresh=True)
+    return AcceptedPackage(data, capture, frames, challenge, source, None)
 
 
 def store(account: ApiAccount, package: AcceptedPackage) -> LivenessData:

@@ -115,6 +115,7 @@ class TestEveryPageRenders:
             ApiAccount: account,
             ApiCall: call(account),
             StoredImage: image(account),
+            **liveness_objects(account),
         }
         registered = set(admin.site._registry)
         assert {ApiAccount, ApiCall, StoredImage} <= registered
@@ -372,3 +373,19 @@ class TestStoredImageAdmin:
         assert "Purged 1 image older than 30 days." in messages_of(response)
         assert list(StoredImage.objects.all()) == [recent]
         assert not Path(old.file.path).exists()
+
+
+def liveness_objects(account: ApiAccount) -> dict[type[Model], Model]:
+    """A challenge and an accepted package (its bytes need not be a real package here)."""
+    from django.core.files.base import ContentFile
+
+    from resources.liveness import challenge_issue
+    from resources.models import LivenessChallenge, LivenessData
+
+    challenge, _key = challenge_issue(account)
+    package = LivenessData(
+        account=account, challenge=challenge, sha256="0" * 64, size=4, frames=1, source="file"
+    )
+    package.file.save("p.fplv", ContentFile(b"FPLV"), save=False)
+    package.save()
+    return {LivenessChallenge: challenge, LivenessData: package}

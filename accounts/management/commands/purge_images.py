@@ -11,12 +11,12 @@ from django.utils import timezone
 
 from accounts.models import ApiAccount
 from resources.models import StoredImage
-from resources.services import images_delete, images_purge_expired
+from resources.services import images_delete, images_purge_expired, liveness_expired, liveness_purge_expired
 
 
 class Command(BaseCommand):
     help = (
-        "Delete stored images older than FACEPORTAL_IMAGE_RETENTION_DAYS, "
+        "Delete stored images and liveness packages older than FACEPORTAL_IMAGE_RETENTION_DAYS, "
         "or with --account all images of one account."
     )
 
@@ -40,7 +40,11 @@ class Command(BaseCommand):
             if dry_run:
                 cutoff = timezone.now() - timedelta(days=days)
                 count = StoredImage.objects.filter(created_at__lt=cutoff).count()
+                packages = liveness_expired()[0].count()
             else:
                 count = images_purge_expired()
+                packages = liveness_purge_expired()
+            verb = "Would delete" if dry_run else "Deleted"
+            self.stdout.write(f"{verb} {packages} liveness package{'' if packages == 1 else 's'} {scope}.")
         verb = "Would delete" if dry_run else "Deleted"
         self.stdout.write(f"{verb} {count} stored image{'' if count == 1 else 's'} {scope}.")
