@@ -47,6 +47,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the app servers themselves (collected by scripts/start).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     # First after security: request ids, body caps and call history for the API paths.
     "identity.api.middleware.ApiMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -132,6 +134,8 @@ TIME_ZONE = env_str("FACEPORTAL_TIME_ZONE", "UTC")
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = True  # serve from the apps too when collectstatic has not run
 
 REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
