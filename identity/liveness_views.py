@@ -15,7 +15,7 @@ from identity.api.families import json_response
 from identity.engine import get_engine
 from identity.engine.liveness import score_capture
 from resources import liveness
-from resources.intake import ImageSlot
+from resources.intake import SELFIE
 from resources.models import LivenessData, StoredImage
 
 
@@ -61,12 +61,11 @@ class LivenessVerificationView(ApiView):
     """POST /identity/liveness_selfie_verification: is the capture live, and is it the selfie's person?"""
 
     endpoint = Endpoint.LIVENESS_VERIFICATION
-    selfie = ImageSlot("selfie", file_field="selfie_file", id_field="selfie_image_id", url_field="selfie_url")
 
     def post(self, request: Request) -> HttpResponse:
         auto_rotate = self.params.boolean("selfie_auto_rotate")
         verbose = self.params.boolean("verbose")
-        selfie = self.load_image(self.selfie)
+        selfie = self.load_image(SELFIE)
         package = liveness.load(
             self.params,
             self.account,

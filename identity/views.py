@@ -22,7 +22,7 @@ from identity.api.base import ApiView, analyze
 from identity.api.errors import ApiError
 from identity.api.families import FACEID, family_for_path, json_response
 from identity.engine import QUALITY_THRESHOLD, Face, get_engine, mask_eyes
-from resources.intake import ImageSlot, LoadedImage
+from resources.intake import SELFIE, ImageSlot, LoadedImage
 from resources.models import StoredImage
 
 MAX_COMPARE_FACES = 4
@@ -127,12 +127,11 @@ class CompareView(ApiView):
 
 class MaskView(ApiView):
     endpoint = Endpoint.MASK
-    slot = ImageSlot("selfie", file_field="selfie_file", id_field="selfie_image_id", url_field="selfie_url")
 
     def post(self, request: Request) -> HttpResponse:
         mask = self.params.boolean("mask_eye")
         auto_rotate = self.params.boolean("auto_rotate")
-        image = self.load_image(self.slot, full_resolution=True)
+        image = self.load_image(SELFIE, full_resolution=True)
         faces = analyze(image, auto_rotate=auto_rotate, max_faces=1, embed=False)
         pixels = mask_eyes(image.image.pixels, [faces[0].landmarks]) if mask else image.image.pixels
         content, content_type = _encode_like(pixels, image.format)

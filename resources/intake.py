@@ -38,6 +38,10 @@ class ImageSlot:
         return f"must specify {listed} argument"
 
 
+# The selfie of the mask and liveness verification endpoints.
+SELFIE = ImageSlot("selfie", file_field="selfie_file", id_field="selfie_image_id", url_field="selfie_url")
+
+
 @dataclass(frozen=True)
 class ImageLimits:
     min_side: int  # sides must be larger than this

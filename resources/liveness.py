@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from accounts.models import ApiAccount
@@ -31,6 +30,7 @@ from identity.engine.imageio import ANALYSIS_SIDE
 from identity.engine.liveness import CaptureFrame
 from resources import intake
 from resources.models import LivenessChallenge, LivenessData
+from resources.services import save_with_file
 
 TURNS = ("turn_left", "turn_right")
 IMAGE_NAME = "liveness"  # the vendor's name for the package in errors
@@ -170,10 +170,4 @@ def store(account: ApiAccount, package: AcceptedPackage) -> LivenessData:
         frames=len(package.capture.frames),
         source=package.source,
     )
-    record.file.save(f"{record.id}.fplv", ContentFile(package.data), save=False)
-    try:
-        record.save(force_insert=True)
-    except BaseException:
-        record.file.delete(save=False)
-        raise
-    return record
+    return save_with_file(record, f"{record.id}.fplv", package.data)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -28,13 +29,21 @@ def image_store(
         size=len(data),
         source=source,
     )
-    image.file.save(f"{image.id}.{image.extension}", ContentFile(data), save=False)
+    return save_with_file(image, f"{image.id}.{image.extension}", data)
+
+
+Stored = TypeVar("Stored", StoredImage, LivenessData)
+
+
+def save_with_file(record: Stored, filename: str, data: bytes) -> Stored:
+    """Writes the file, then inserts the row; a row that cannot be saved takes its file with it."""
+    record.file.save(filename, ContentFile(data), save=False)
     try:
-        image.save(force_insert=True)
+        record.save(force_insert=True)
     except BaseException:
-        image.file.delete(save=False)
+        record.file.delete(save=False)
         raise
-    return image
+    return record
 
 
 def image_find(*, account: ApiAccount, image_id: str) -> StoredImage | None:
