@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import path, re_path
 
-from identity import liveness_views, views
+from identity import capture_page, liveness_views, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -17,6 +17,7 @@ urlpatterns = [
         liveness_views.LivenessVerificationView.as_view(),
         name="liveness_verification",
     ),
+    path("liveness/capture/", capture_page.capture_page, name="liveness_capture"),
     # Anything else under the API prefixes answers in the API's own JSON, not an HTML page.
     re_path(r"^(?:identity|resources|faceid)/", views.api_not_found, name="not_found"),
 ]
