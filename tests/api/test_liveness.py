@@ -256,3 +256,15 @@ def test_packages_past_retention_are_purged_with_their_files(
         call_command("purge_images", stdout=io.StringIO())
     assert list(LivenessData.objects.values_list("id", flat=True)) == [recent_id]
     assert [path.stem for path in stored_files(isolated) if path.suffix == ".fplv"] == [recent_id]
+
+
+def test_a_package_of_another_format_version_is_refused(api: Api) -> None:
+    data, _ = package_for(api)
+    other_version = data[:4] + bytes([2]) + data[5:]
+    body = upload_package(api, other_version).json()
+    assert (body["status"], body["reason"]) == ("WRONG_LIVENESS_DATA", "unsupported package version 2")
+
+
+def test_a_package_by_url_is_fetched_under_the_same_rules(api: Api) -> None:
+    body = api.linkface(UPLOAD, {"url": "http://10.0.0.9/capture.fplv"}).json()
+    assert (body["status"], body["image"]) == ("DOWNLOAD_ERROR", "liveness")
