@@ -1,9 +1,11 @@
 from django.contrib import admin
 from django.urls import path, re_path
+from django.views.generic import TemplateView
 
 from identity import capture_page, liveness_views, views
 
 urlpatterns = [
+    path("", TemplateView.as_view(template_name="index.html"), name="index"),
     path("admin/", admin.site.urls),
     path("faceid/v1/detect", views.DetectView.as_view(), name="detect"),
     path("identity/compare_faces_in_two_images", views.CompareView.as_view(), name="compare"),
