@@ -2,11 +2,14 @@ from django.contrib import admin
 from django.urls import path, re_path
 from django.views.generic import TemplateView
 
+from faceportal import health
 from identity import capture_page, liveness_views, views
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="index.html"), name="index"),
     path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("faceid/v1/detect", views.DetectView.as_view(), name="detect"),
     path("identity/compare_faces_in_two_images", views.CompareView.as_view(), name="compare"),
     path("identity/mask_selfie_image", views.MaskView.as_view(), name="mask"),
