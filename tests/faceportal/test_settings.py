@@ -8,8 +8,12 @@ import sys
 
 from identity.engine.config import PROJECT_ROOT
 
+SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "FACEPORTAL_S3_BUCKET", "FACEPORTAL_S3_ENDPOINT_URL")
+
 
 def settings_in_subprocess(env: dict[str, str], expression: str) -> str:
+    """Settings as a fresh process reads them from `env` (no service configured otherwise)."""
+    base = {name: value for name, value in os.environ.items() if name not in SERVICE_VARIABLES}
     code = (
         "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'faceportal.settings'; django.setup(); "
         f"from django.conf import settings; print({expression})"
@@ -17,7 +21,7 @@ def settings_in_subprocess(env: dict[str, str], expression: str) -> str:
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=PROJECT_ROOT,
-        env={**os.environ, **env},
+        env={**base, **env},
         capture_output=True,
         text=True,
         timeout=120,
