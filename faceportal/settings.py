@@ -163,11 +163,17 @@ FACEPORTAL_IMAGE_RETENTION_DAYS = int(env_str("FACEPORTAL_IMAGE_RETENTION_DAYS",
 # Secrets are shown once through messages: keep them server-side, not in a cookie.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
+# FACEPORTAL_LOG_FORMAT=json: one JSON object per line, each API call with its request id.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "faceportal.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": env_str("FACEPORTAL_LOG_FORMAT", "plain")}
+    },
     "loggers": {"faceportal": {"handlers": ["console"], "level": env_str("FACEPORTAL_LOG_LEVEL", "INFO")}},
 }
 

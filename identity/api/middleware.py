@@ -67,6 +67,20 @@ def _record(
 ) -> None:
     match = getattr(request, "resolver_match", None)
     endpoint = match.url_name if match and match.url_name else f"{family}:unknown"
+    log.info(
+        "api call %s %s %s",
+        endpoint,
+        getattr(response, "api_status", response.status_code),
+        request_id,
+        extra={
+            "request_id": request_id,
+            "endpoint": endpoint,
+            "status": getattr(response, "api_status", None),
+            "http_status": response.status_code,
+            "latency_ms": round(latency_ms, 3),
+            "api_id": getattr(getattr(request, "api_account", None), "api_id", None),
+        },
+    )
     try:
         ApiCall.objects.create(
             account=getattr(request, "api_account", None),
