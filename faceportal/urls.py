@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import path, re_path
 from django.views.generic import TemplateView
 
-from faceportal import health
+from faceportal import health, metrics
 from identity import capture_page, liveness_views, views
 
 urlpatterns = [
@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("faceid/v1/detect", views.DetectView.as_view(), name="detect"),
     path("identity/compare_faces_in_two_images", views.CompareView.as_view(), name="compare"),
     path("identity/mask_selfie_image", views.MaskView.as_view(), name="mask"),

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from accounts.models import ApiCall
+from faceportal import metrics
 from identity.api.errors import ApiError
 from identity.api.families import FACEID, family_for_path
 
@@ -80,6 +81,9 @@ def _record(
             "latency_ms": round(latency_ms, 3),
             "api_id": getattr(getattr(request, "api_account", None), "api_id", None),
         },
+    )
+    metrics.observe_call(
+        endpoint, str(getattr(response, "api_status", response.status_code)), latency_ms / 1000
     )
     try:
         ApiCall.objects.create(

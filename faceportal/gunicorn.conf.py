@@ -1,0 +1,48 @@
+"""gunicorn settings for FacePortal (scripts/start uses them; `gunicorn -c` this file).
+
+Measured on the 2-core machine this was written on: one engine thread per worker and one
+worker per core gave the best throughput, so the default is WORKERS=2 (set it to the core
+count on larger machines). Models are loaded in each worker before it serves, so the first
+request does not pay for them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+_data = Path(os.environ.get("FACEPORTAL_DATA_DIR") or Path(__file__).resolve().parent.parent / "data")
+# Metrics of all workers are kept in files and added up on scrape (faceportal/metrics.py).
+# This file is read before the app is loaded (preload_app), so the folder is made, empty,
+# here: counters start from zero with the server.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_data / "prometheus"))
+shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+
+bind = f"{os.environ.get('BIND', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WORKERS", "2"))
+threads = 1
+worker_class = "sync"
+timeout = int(os.environ.get("FACEPORTAL_WORKER_TIMEOUT", "60"))  # a stuck worker is replaced
+graceful_timeout = 30  # requests under way get this long on restart
+keepalive = 5
+# Header limits: the API needs short request lines and few headers; bodies are capped by
+# the application (FaceID 2 MB, LinkFace 11 MB) before they are read.
+limit_request_line = 8190
+limit_request_fields = 50
+accesslog = "-"
+preload_app = True
+
+
+def post_worker_init(worker: Any) -> None:
+    from identity.engine import get_engine
+
+    get_engine()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
