@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from identity.engine import alignment, quality, testdata
-from identity.engine.engine import FaceEngine, _analysis_copy
+from identity.engine.engine import FaceEngine, analysis_copy
 from identity.engine.imageio import ANALYSIS_SIDE, decode
 
 SIZES = ((640, 480), (4000, 3000))
@@ -64,7 +64,7 @@ def resident_mb() -> float:
 def _stages(engine: FaceEngine, data: bytes) -> dict[str, Callable[[], object]]:
     """One timed action per stage, each on the output of the stages before it."""
     image = decode(data, max_side=ANALYSIS_SIDE)
-    pixels, _scale = _analysis_copy(image)
+    pixels, _scale = analysis_copy(image)
     found = engine.detect_oriented(pixels, auto_rotate=False)
     if not found:
         raise RuntimeError("no face in the benchmark photo")

@@ -125,7 +125,7 @@ class FaceEngine:
         require_face: bool = False,
     ) -> list[Face]:
         """All faces, largest first. Raises NoFaceFound / TooManyFaces when asked to."""
-        pixels, scale = _analysis_copy(image)
+        pixels, scale = analysis_copy(image)
         faces = []
         for found, orientation in self.detect_oriented(pixels, auto_rotate=auto_rotate):
             if found.size / scale < MIN_FACE_SIZE:
@@ -154,7 +154,9 @@ class FaceEngine:
         return self.calibration.confidence(embedding.similarity(a, b))
 
 
-def _analysis_copy(image: DecodedImage) -> tuple[RGBImage, float]:
+def analysis_copy(image: DecodedImage) -> tuple[RGBImage, float]:
+    """The pixels the pipeline works on (at most ~1.5 x ANALYSIS_SIDE) and their scale
+    relative to the full image."""
     pixels = image.pixels
     if max(pixels.shape[:2]) > ANALYSIS_SIDE * 1.5:
         ratio = ANALYSIS_SIDE / max(pixels.shape[:2])
