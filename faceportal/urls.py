@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import path, re_path
 from django.views.generic import TemplateView
 
-from faceportal import health, metrics
+from faceportal import health, metrics, openapi
 from identity import capture_page, liveness_views, views
 
 urlpatterns = [
@@ -11,6 +11,8 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),
+    path("openapi.json", openapi.openapi_json, name="openapi_json"),
+    path("docs/", openapi.docs_page, name="api_docs"),
     path("faceid/v1/detect", views.DetectView.as_view(), name="detect"),
     path("identity/compare_faces_in_two_images", views.CompareView.as_view(), name="compare"),
     path("identity/mask_selfie_image", views.MaskView.as_view(), name="mask"),

@@ -1,0 +1,141 @@
+"""The OpenAPI document covers every API route and every error code of the contract, and
+/docs/ renders it with Swagger UI from drf-spectacular-sidecar."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from faceportal.openapi import build_schema
+from identity.engine.config import PROJECT_ROOT
+
+API_MD = Path(PROJECT_ROOT).parent / "shared" / "API.md"
+API_PREFIXES = ("identity/", "resources/", "faceid/")
+BACKTICKED_CODE = re.compile(r"`([A-Z][A-Z0-9_]*[A-Z0-9](?::[^`\s]+)?)`")
+TABLE_CODE = re.compile(r"^\|\s*\d{3}\s*\|\s*([A-Z][A-Z0-9_]*[A-Z0-9])\s*\|", re.MULTILINE)
+
+
+def _routes(patterns: list[URLPattern | URLResolver], prefix: str = "") -> Iterator[tuple[str, str | None]]:
+    """(route, name) of every URL pattern, nested includes (the admin) flattened."""
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from _routes(entry.url_patterns, prefix + str(entry.pattern))
+        else:
+            yield prefix + str(entry.pattern), entry.name
+
+
+def api_paths() -> set[str]:
+    """The API routes of faceportal/urls.py, without the catch-all answering NOT_FOUND."""
+    return {
+        "/" + route
+        for route, name in _routes(get_resolver().url_patterns)
+        if route.startswith(API_PREFIXES) and name != "not_found"
+    }
+
+
+def schema_codes(schema: dict[str, Any]) -> set[str]:
+    codes: set[str] = set()
+    for item in schema["paths"].values():
+        for status, response in item["post"]["responses"].items():
+            if not status.startswith(("4", "5")):
+                continue
+            for media in response["content"].values():
+                properties = media["schema"].get("properties", {})
+                for name in ("status", "error"):
+                    codes.update(properties.get(name, {}).get("enum", []))
+    return codes
+
+
+def error_enum_of(response: dict[str, Any]) -> list[str]:
+    properties = response["content"]["application/json"]["schema"]["properties"]
+    return list(properties.get("status", properties.get("error"))["enum"])
+
+
+def error_enum(path: str, status: str) -> list[str]:
+    return error_enum_of(build_schema()["paths"][path]["post"]["responses"][status])
+
+
+def test_the_document_is_valid_openapi_3() -> None:
+    validator = pytest.importorskip("openapi_spec_validator")
+    schema = build_schema()
+    assert schema["openapi"] == "3.0.3"
+    validator.validate(schema)
+
+
+def test_every_api_route_is_documented() -> None:
+    routed = api_paths()
+    assert "/faceid/v1/detect" in routed and len(routed) >= 6
+    assert routed <= set(build_schema()["paths"])
+
+
+def test_every_error_code_of_the_contract_is_in_the_schema() -> None:
+    if not API_MD.is_file():
+        pytest.skip(f"the contract {API_MD} is not present in this checkout")
+    text = API_MD.read_text(encoding="utf-8")
+    documented = set(BACKTICKED_CODE.findall(text)) | set(TABLE_CODE.findall(text))
+    assert {"ENCODING_ERROR", "IMAGE_ID_NOT_EXIST", "MISSING_ARGUMENTS:<key>"} <= documented
+    listed = schema_codes(build_schema())
+    missing = set()
+    for code in documented:
+        prefix, _, suffix = code.partition(":")
+        if suffix.startswith("<"):  # a placeholder (`MISSING_ARGUMENTS:<key>`): any concrete key
+            if not any(value.startswith(prefix + ":") for value in listed):
+                missing.add(code)
+        elif code not in listed:
+            missing.add(code)
+    assert not missing, f"error codes in API.md missing from the schema: {sorted(missing)}"
+
+
+def test_every_error_code_has_a_description_in_its_response() -> None:
+    for item in build_schema()["paths"].values():
+        for status, response in item["post"]["responses"].items():
+            if "application/json" in response["content"] and status != "200":
+                for code in error_enum_of(response):
+                    assert f"`{code}`" in response["description"]
+
+
+def test_compare_lists_image_id_not_exist_under_400() -> None:
+    path = "/identity/compare_faces_in_two_images"
+    assert "IMAGE_ID_NOT_EXIST" in error_enum(path, "400")
+    assert "UNAUTHORIZED" in error_enum(path, "401") and "UNAUTHORIZED" not in error_enum(path, "400")
+
+
+def test_detect_documents_the_plain_text_413_and_faceid_codes() -> None:
+    responses = build_schema()["paths"]["/faceid/v1/detect"]["post"]["responses"]
+    assert "text/plain" in responses["413"]["content"]
+    assert "AUTHORIZATION_ERROR:OUT_OF_QUOTA" in error_enum("/faceid/v1/detect", "403")
+    assert "API_NOT_FOUND" in error_enum("/faceid/v1/detect", "404")
+
+
+def test_openapi_json_is_served(client: Client) -> None:
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == build_schema()
+
+
+def test_the_docs_page_renders_swagger_ui_without_inline_scripts(client: Client) -> None:
+    response = client.get("/docs/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    dist = "/static/drf_spectacular_sidecar/swagger-ui-dist/"
+    assert f'href="{dist}swagger-ui.css"' in page and f'src="{dist}swagger-ui-bundle.js"' in page
+    assert 'src="/static/docs/openapi-init.js"' in page and 'data-schema-url="/openapi.json"' in page
+    assert "<script>" not in page
+
+
+def test_the_swagger_ui_assets_are_served(client: Client) -> None:
+    for asset in ("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js", "docs/openapi-init.js"):
+        response = client.get(f"/static/{asset}")
+        assert response.status_code == 200, asset
+        assert response.get("Content-Type", "").startswith(("text/javascript", "application/javascript"))
+
+
+def test_the_home_page_links_the_docs(client: Client) -> None:
+    assert b'href="/docs/"' in client.get("/").content
