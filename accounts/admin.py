@@ -210,10 +210,7 @@ class ApiAccountAdmin(admin.ModelAdmin):
         return changelist
 
     def save_model(self, request: HttpRequest, obj: ApiAccount, form: Any, change: bool) -> None:
-        secret = None
-        if not change:
-            secret = services.new_secret()
-            obj.secret_hash = services.hash_secret(secret)
+        secret = None if change else services.secret_assign(obj)
         super().save_model(request, obj, form, change)
         if secret is not None:
             messages.success(request, f"Secret for {obj.api_id}: {secret} — shown once, store it now")

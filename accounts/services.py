@@ -46,8 +46,12 @@ def hash_secret(secret: str) -> str:
 _DUMMY_HASH = hash_secret(secrets.token_urlsafe(32))
 
 
-def new_secret() -> str:
-    return secrets.token_urlsafe(32)
+def secret_assign(account: ApiAccount) -> str:
+    """Gives the account a new secret (kept only as its hash) and returns it in clear, the
+    one time it exists so."""
+    secret = secrets.token_urlsafe(32)
+    account.secret_hash = hash_secret(secret)
+    return secret
 
 
 @transaction.atomic
@@ -64,16 +68,15 @@ def account_create(
     """A new account for `username` (created if needed); returns it and its secret, the
     only time the secret exists in clear."""
     user, _ = get_user_model().objects.get_or_create(username=username)
-    secret = new_secret()
     account = ApiAccount(
         user=user,
         name=name,
-        secret_hash=hash_secret(secret),
         quota_limit=quota,
         rate_limit=rate,
         concurrency_limit=concurrency,
         expires_at=expires_at,
     )
+    secret = secret_assign(account)
     if endpoints is not None:
         account.endpoints = endpoints
     account.full_clean(exclude=["secret_hash"])
@@ -82,9 +85,8 @@ def account_create(
 
 
 def account_rotate_secret(account: ApiAccount) -> str:
-    secret = new_secret()
-    ApiAccount.objects.filter(pk=account.pk).update(secret_hash=hash_secret(secret))
-    account.secret_hash = hash_secret(secret)
+    secret = secret_assign(account)
+    ApiAccount.objects.filter(pk=account.pk).update(secret_hash=account.secret_hash)
     return secret
 
 
@@ -109,14 +111,17 @@ def rate_limit_exceeded(account: ApiAccount) -> bool:
     """Counts this call in the current one-second window, shared by all processes."""
     if account.rate_limit == 0:
         return False
-    key = f"rate:{account.pk}:{int(time.time())}"
-    cache.add(key, 0, timeout=5)
+    return _count(f"rate:{account.pk}:{int(time.time())}", timeout=5) > account.rate_limit
+
+
+def _count(key: str, *, timeout: int) -> int:
+    """Adds one to a counter shared by all processes (atomic in Redis) and returns it."""
+    cache.add(key, 0, timeout=timeout)
     try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=5)
-        count = 1
-    return count > account.rate_limit
+        return int(cache.incr(key))
+    except ValueError:  # the key expired between add and incr
+        cache.add(key, 1, timeout=timeout)
+        return 1
 
 
 class ConcurrencyLimitExceeded(AccountError):
@@ -131,12 +136,7 @@ def concurrency_slot(account: ApiAccount) -> Iterator[None]:
         return
     key = f"concurrency:{account.pk}"
     # A slot leaked by a killed worker expires with the key after a minute of quiet.
-    cache.add(key, 0, timeout=60)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        cache.add(key, 1, timeout=60)
-        count = 1
+    count = _count(key, timeout=60)
     try:
         if count > account.concurrency_limit:
             raise ConcurrencyLimitExceeded()

@@ -18,6 +18,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from identity.engine import get_engine
+
 
 @never_cache
 @require_safe
@@ -44,8 +46,6 @@ def _storage() -> None:
 
 
 def _models() -> None:
-    from identity.engine import get_engine
-
     get_engine()  # loads (and if needed prepares) the models once per process
 
 

@@ -77,7 +77,7 @@ class LivenessVerificationView(ApiView):
             get_engine(),
             package.frames,
             list(package.capture.actions),
-            prompted_at=_prompts(package.capture),
+            prompted_at=liveness.prompts_of(package.capture),
         )
         selfie_face = analyze(selfie, auto_rotate=auto_rotate, max_faces=None, embed=True)[0]
         verify = 0.0
@@ -101,10 +101,3 @@ class LivenessVerificationView(ApiView):
         return self.succeed(
             [selfie], respond, also=lambda: saved.append(liveness.store(self.account, package))
         )
-
-
-def _prompts(capture: Any) -> list[float] | None:
-    marks = {mark.action: mark.prompted_at_us / 1e6 for mark in capture.marks}
-    if not marks or any(action not in marks for action in capture.actions):
-        return None
-    return [marks[action] for action in capture.actions]

@@ -76,7 +76,7 @@ class DetectView(ApiView):
             if oriented == "1":
                 entry["orientation"] = face.orientation
             listed.append(entry)
-        started: float = getattr(request._request, "api_started", time.perf_counter())
+        started: float = request._request.api_started  # set by the API middleware
         body = {
             "time_used": round((time.perf_counter() - started) * 1000),
             "request_id": request._request.api_request_id,

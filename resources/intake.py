@@ -32,10 +32,14 @@ class ImageSlot:
     url_field: str | None = None
 
     def missing_reason(self) -> str:
-        fields = [f for f in (self.id_field, self.file_field, self.url_field) if f]
-        quoted = [f"'{field}'" for field in fields]
-        listed = ", ".join(quoted[:-1]) + f" or {quoted[-1]}" if len(quoted) > 1 else quoted[0]
-        return f"must specify {listed} argument"
+        return missing_reason(self.id_field, self.file_field, self.url_field)
+
+
+def missing_reason(*fields: str | None) -> str:
+    """The vendor's INVALID_ARGUMENT reason when none of an input's fields was given."""
+    quoted = [f"'{field}'" for field in fields if field]
+    listed = ", ".join(quoted[:-1]) + f" or {quoted[-1]}" if len(quoted) > 1 else quoted[0]
+    return f"must specify {listed} argument"
 
 
 # The selfie of the mask and liveness verification endpoints.

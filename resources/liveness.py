@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import random
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -27,12 +26,11 @@ from identity.api.errors import ApiError
 from identity.api.params import Params
 from identity.engine import EngineError, decode
 from identity.engine.imageio import ANALYSIS_SIDE
-from identity.engine.liveness import CaptureFrame
+from identity.engine.liveness import CaptureFrame, draw_challenge
 from resources import intake
 from resources.models import LivenessChallenge, LivenessData
 from resources.services import save_with_file
 
-TURNS = ("turn_left", "turn_right")
 IMAGE_NAME = "liveness"  # the vendor's name for the package in errors
 
 
@@ -52,14 +50,11 @@ def challenge_key(account: ApiAccount, challenge_id: str) -> bytes:
 
 
 def challenge_issue(account: ApiAccount) -> tuple[LivenessChallenge, bytes]:
-    """A fresh challenge: a blink and one head turn, in random order."""
-    chooser = random.SystemRandom()
-    actions = ["blink", chooser.choice(TURNS)]
-    chooser.shuffle(actions)
+    """A fresh challenge: a blink and one head turn, in random order (the engine's rule)."""
     now = timezone.now()
     challenge = LivenessChallenge.objects.create(
         account=account,
-        actions=actions,
+        actions=list(draw_challenge()),
         created_at=now,
         expires_at=now + timedelta(seconds=settings.FACEPORTAL_LIVENESS_CHALLENGE_SECONDS),
     )
@@ -123,6 +118,15 @@ def frames_of(capture: liveness_pb2.Capture) -> list[CaptureFrame]:
     return frames
 
 
+def prompts_of(capture: liveness_pb2.Capture) -> list[float] | None:
+    """When each action was prompted (seconds), in challenge order; None unless every
+    action has its mark."""
+    marks = {mark.action: mark.prompted_at_us / 1e6 for mark in capture.marks}
+    if not marks or any(action not in marks for action in capture.actions):
+        return None
+    return [marks[action] for action in capture.actions]
+
+
 def load(
     params: Params, account: ApiAccount, *, file_field: str, url_field: str, id_field: str | None
 ) -> AcceptedPackage:
@@ -144,9 +148,8 @@ def load(
     else:
         url = params.text(url_field)
         if not url:
-            fields = [f"'{name}'" for name in (id_field, file_field, url_field) if name]
-            listed = ", ".join(fields[:-1]) + f" or {fields[-1]}"
-            raise ApiError("INVALID_ARGUMENT", image=IMAGE_NAME, reason=f"must specify {listed} argument")
+            reason = intake.missing_reason(id_field, file_field, url_field)
+            raise ApiError("INVALID_ARGUMENT", image=IMAGE_NAME, reason=reason)
         data, source = intake.download(url.strip(), IMAGE_NAME, MAX_PACKAGE_BYTES), "url"
     capture, frames, challenge = open_for(account, data, fresh=True)
     return AcceptedPackage(data, capture, frames, challenge, source, None)

@@ -68,29 +68,30 @@ def _record(
 ) -> None:
     match = getattr(request, "resolver_match", None)
     endpoint = match.url_name if match and match.url_name else f"{family}:unknown"
+    # Every API response is made by json_response or Family.render, which set api_status.
+    status = str(getattr(response, "api_status", "OK" if response.status_code < 400 else "ERROR"))
+    account = getattr(request, "api_account", None)
     log.info(
         "api call %s %s %s",
         endpoint,
-        getattr(response, "api_status", response.status_code),
+        status,
         request_id,
         extra={
             "request_id": request_id,
             "endpoint": endpoint,
-            "status": getattr(response, "api_status", None),
+            "status": status,
             "http_status": response.status_code,
             "latency_ms": round(latency_ms, 3),
-            "api_id": getattr(getattr(request, "api_account", None), "api_id", None),
+            "api_id": getattr(account, "api_id", None),
         },
     )
-    metrics.observe_call(
-        endpoint, str(getattr(response, "api_status", response.status_code)), latency_ms / 1000
-    )
+    metrics.observe_call(endpoint, status, latency_ms / 1000)
     try:
         ApiCall.objects.create(
-            account=getattr(request, "api_account", None),
+            account=account,
             endpoint=endpoint,
             request_id=request_id,
-            status=getattr(response, "api_status", "OK" if response.status_code < 400 else "ERROR"),
+            status=status,
             http_status=response.status_code,
             latency_ms=round(latency_ms, 3),
             image_ids=getattr(request, "api_image_ids", []),

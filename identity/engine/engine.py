@@ -8,7 +8,7 @@ in the full image's pixels (after EXIF orientation), whatever copy was analysed.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -189,8 +189,6 @@ def _to_full_scale(
 
 
 def _with_embedding(face: Face, vector: FloatArray) -> Face:
-    from dataclasses import replace
-
     return replace(face, embedding=vector)
 
 

@@ -17,25 +17,24 @@ import numpy as np
 
 from identity.engine.calibration import DOCUMENTED_THRESHOLDS, Calibration
 from identity.engine.embedding import similarity
+from identity.engine.engine import FaceEngine
 from identity.engine.errors import EngineError
+from identity.engine.imageio import ANALYSIS_SIDE, decode
+from identity.engine.modelprep.prepare import ensure_models
 from identity.engine.runtime import FloatArray
 
 FAR_LEVELS = (1e-1, 1e-2, 1e-3)
 
-_worker_engine = None
+_worker_engine: FaceEngine | None = None
 
 
 def _init_worker() -> None:
-    from identity.engine.engine import FaceEngine
-
     global _worker_engine
     _worker_engine = FaceEngine(threads=1)
 
 
 def _embed_file(path: str) -> FloatArray | None:
     """The largest face's embedding, or None when the file has no usable face."""
-    from identity.engine.imageio import ANALYSIS_SIDE, decode
-
     assert _worker_engine is not None
     try:
         image = decode(Path(path).read_bytes(), max_side=ANALYSIS_SIDE)
@@ -52,8 +51,6 @@ def embed_files(
     progress: Callable[[Iterable[FloatArray | None], int], Iterable[FloatArray | None]] | None = None,
 ) -> list[FloatArray | None]:
     """Embeddings in the order of `paths`, computed on all cores."""
-    from identity.engine.modelprep.prepare import ensure_models
-
     ensure_models()  # once, here, not racing in every worker
     workers = processes or os.cpu_count() or 1
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:

@@ -83,15 +83,21 @@ class Landmarks:
 
         return openness(RIGHT_LIDS, RIGHT_EYE_CORNERS), openness(LEFT_LIDS, LEFT_EYE_CORNERS)
 
-    def pose(self) -> Pose:
-        """From a face frame built on the 3D mesh: eye corners across, forehead to chin down."""
+    def face_axes(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """The face's own frame in image space (unit vectors): across (right eye to left
+        eye), down (forehead to chin, made square to across) and forward (out of the face;
+        image z points away from the camera)."""
         p = self.points.astype(np.float64)
         across = p[LEFT_EYE_CORNERS[0]] - p[RIGHT_EYE_CORNERS[0]]
         down = p[CHIN] - p[FOREHEAD]
-        x_axis = across / np.linalg.norm(across)
-        down = down - x_axis * np.dot(down, x_axis)
-        y_axis = down / np.linalg.norm(down)
-        forward = -np.cross(x_axis, y_axis)  # image z points away from the camera
+        x_axis = across / max(float(np.linalg.norm(across)), 1e-9)
+        down = down - x_axis * float(np.dot(down, x_axis))
+        y_axis = down / max(float(np.linalg.norm(down)), 1e-9)
+        return x_axis, y_axis, -np.cross(x_axis, y_axis)
+
+    def pose(self) -> Pose:
+        """From a face frame built on the 3D mesh: eye corners across, forehead to chin down."""
+        x_axis, _y_axis, forward = self.face_axes()
         yaw = math.degrees(math.atan2(forward[0], -forward[2]))
         pitch = math.degrees(math.atan2(-forward[1], math.hypot(forward[0], forward[2]))) - PITCH_BIAS
         roll = math.degrees(math.atan2(x_axis[1], x_axis[0]))

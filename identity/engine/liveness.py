@@ -48,15 +48,7 @@ import numpy as np
 
 from identity.engine.engine import Face, FaceEngine
 from identity.engine.imageio import RGBImage, from_array
-from identity.engine.landmarks import (
-    CHIN,
-    FOREHEAD,
-    LEFT_EYE_CORNERS,
-    LEFT_LIDS,
-    RIGHT_EYE_CORNERS,
-    RIGHT_LIDS,
-    Landmarks,
-)
+from identity.engine.landmarks import LEFT_LIDS, RIGHT_LIDS, Landmarks
 from identity.engine.runtime import FloatArray
 
 ACTIONS = ("blink", "turn_left", "turn_right")
@@ -206,13 +198,7 @@ def head_yaw(marks: Landmarks) -> float:
     moved its pose yaw by 19 degrees. Here the angle comes from the depth difference across
     the eye line, which neither roll nor pitch changes (4 degrees on the same frames).
     """
-    p = marks.points.astype(np.float64)
-    across = p[LEFT_EYE_CORNERS[0]] - p[RIGHT_EYE_CORNERS[0]]
-    down = p[CHIN] - p[FOREHEAD]
-    x_axis = across / max(float(np.linalg.norm(across)), 1e-9)
-    down = down - x_axis * float(np.dot(down, x_axis))
-    y_axis = down / max(float(np.linalg.norm(down)), 1e-9)
-    forward = -np.cross(x_axis, y_axis)  # image z points away from the camera
+    x_axis, _y_axis, forward = marks.face_axes()
     return math.degrees(math.atan2(float(x_axis[2]), float(-forward[2])))
 
 

@@ -19,6 +19,7 @@ from faceportal_capture.package import seal
 from resources.liveness import challenge_key
 from resources.models import LivenessChallenge, LivenessData, StoredImage
 from tests.api.conftest import Api, raw_upload, stored_files, upload
+from tests.capture.conftest import raw_package
 from tests.conftest import pixels
 
 CHALLENGE = "/resources/liveness_challenge"
@@ -130,23 +131,14 @@ def test_a_truncated_package_is_refused(api: Api) -> None:
     assert upload_package(api, data[: len(data) // 2]).json()["status"] == "WRONG_LIVENESS_DATA"
 
 
-def seal_anyway(capture: liveness_pb2.Capture, key: bytes, key_id: str) -> bytes:
-    """Seals by the documented layout without the SDK's own checks, as a hostile client would."""
-    import os
-
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-    nonce = os.urandom(12)
-    header = b"FPLV" + bytes([1, len(key_id)]) + key_id.encode() + nonce
-    return header + AESGCM(key).encrypt(nonce, capture.SerializeToString(), header)
-
-
 def test_a_package_without_frames_is_refused(api: Api) -> None:
     challenge = new_challenge(api)
     capture = liveness_pb2.Capture(
         format_version=1, challenge_id=challenge.challenge_id, actions=challenge.actions
     )
-    body = upload_package(api, seal_anyway(capture, challenge.key, challenge.challenge_id)).json()
+    body = upload_package(
+        api, raw_package(capture.SerializeToString(), challenge.key, challenge.challenge_id.encode())
+    ).json()
     assert (body["status"], body["reason"]) == ("WRONG_LIVENESS_DATA", "package has no frames")
 
 

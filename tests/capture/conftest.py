@@ -11,12 +11,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from PIL import Image
 
 from faceportal_capture import liveness_pb2
 from faceportal_capture.build import Challenge
 
 ROOT = Path(__file__).resolve().parents[2]
+KEY = bytes(range(32))
+KEY_ID = "0123456789abcdef0123456789abcdef"
 
 
 def tiny_jpeg(size: tuple[int, int] = (8, 8), color: tuple[int, int, int] = (200, 120, 40)) -> bytes:
@@ -64,3 +67,17 @@ def astronaut() -> np.ndarray:
             with Image.open(Path(str(entry.locate()))) as image:
                 return np.asarray(image.convert("RGB"))
     pytest.fail("scikit-image does not ship skimage/data/astronaut.png")
+
+
+def raw_package(
+    plaintext: bytes,
+    key: bytes = KEY,
+    key_id: bytes = KEY_ID.encode(),
+    *,
+    version: int = 1,
+    magic: bytes = b"FPLV",
+) -> bytes:
+    """The layout written out independently of package.py, as the README describes it."""
+    nonce = os.urandom(12)
+    header = magic + bytes([version, len(key_id)]) + key_id + nonce
+    return header + AESGCM(key).encrypt(nonce, plaintext, header)

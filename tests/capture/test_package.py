@@ -18,24 +18,7 @@ from faceportal_capture.package import (
     read_key_id,
     seal,
 )
-from tests.capture.conftest import make_capture, tiny_jpeg
-
-KEY = bytes(range(32))
-KEY_ID = "0123456789abcdef0123456789abcdef"
-
-
-def raw_package(
-    plaintext: bytes,
-    key: bytes = KEY,
-    key_id: bytes = KEY_ID.encode(),
-    *,
-    version: int = 1,
-    magic: bytes = b"FPLV",
-) -> bytes:
-    """The layout written out independently of package.py, as the README describes it."""
-    nonce = os.urandom(12)
-    header = magic + bytes([version, len(key_id)]) + key_id + nonce
-    return header + AESGCM(key).encrypt(nonce, plaintext, header)
+from tests.capture.conftest import KEY, KEY_ID, make_capture, raw_package, tiny_jpeg
 
 
 def reason(data: bytes, key: bytes = KEY) -> str:

@@ -19,11 +19,13 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 
 from identity.engine import config
 from identity.engine.errors import ModelUnavailable
 from identity.engine.modelprep import dlib_onnx, sources, tflite_onnx
 from identity.engine.modelprep.sources import SourceFile, sha256_of
+from identity.engine.runtime import session_options
 
 # Bump when a converter's output changes, so cached models are rebuilt.
 CONVERTER_VERSION = 1
@@ -125,9 +127,9 @@ def _convert_and_verify(spec: ModelSpec, source_path: Path) -> tuple[onnx.ModelP
 
 
 def _run(model: onnx.ModelProto, batch: np.ndarray) -> np.ndarray:
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        model.SerializeToString(), sess_options=session_options(1), providers=["CPUExecutionProvider"]
+    )
     return np.asarray(session.run(None, {session.get_inputs()[0].name: batch})[0])
 
 
