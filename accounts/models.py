@@ -73,6 +73,10 @@ class ApiCall(models.Model):
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     request_bytes = models.PositiveBigIntegerField(default=0)
     response_bytes = models.PositiveBigIntegerField(default=0)
+    # What the portal's call detail shows: the parameters as received (secrets masked,
+    # files by name and size) and the body answered (JSON as text; other bodies described).
+    request_params = models.JSONField(default=dict, blank=True)
+    response_body = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

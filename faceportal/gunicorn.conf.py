@@ -23,8 +23,8 @@ Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
 bind = f"{os.environ.get('BIND', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WORKERS", "2"))
-threads = 1
-worker_class = "sync"
+threads = int(os.environ.get("THREADS", "1"))
+worker_class = "gthread" if threads > 1 else "sync"
 timeout = int(os.environ.get("FACEPORTAL_WORKER_TIMEOUT", "60"))  # a stuck worker is replaced
 graceful_timeout = 30  # requests under way get this long on restart
 keepalive = 5

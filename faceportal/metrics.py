@@ -1,4 +1,5 @@
-"""Prometheus metrics: API calls by endpoint and status, their latency, refusals for quota.
+"""Prometheus metrics: API calls by endpoint and status, their latency, the engine's stage
+timings, refusals for quota.
 
 Under gunicorn every worker is a process of its own, so counters are kept in files in
 PROMETHEUS_MULTIPROC_DIR (set by scripts/start and faceportal/gunicorn.conf.py) and added up
@@ -28,6 +29,15 @@ API_LATENCY = Histogram(
     "faceportal_api_latency_seconds", "Time to answer an API call", ["endpoint"], buckets=LATENCY_BUCKETS
 )
 QUOTA_REFUSALS = Counter("faceportal_quota_refusals_total", "Calls refused because the quota was used up")
+# Engine stages are shorter than whole calls: finer buckets at the low end.
+STAGE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+ENGINE_STAGE = Histogram(
+    "faceportal_engine_stage_seconds",
+    "Time spent in each stage of the face engine (decode, resize, detect, landmarks, quality, "
+    "embed, compare, mask)",
+    ["stage"],
+    buckets=STAGE_BUCKETS,
+)
 
 
 def observe_call(endpoint: str, status: str, seconds: float) -> None:
@@ -35,6 +45,10 @@ def observe_call(endpoint: str, status: str, seconds: float) -> None:
     API_LATENCY.labels(endpoint=endpoint).observe(seconds)
     if status in ("OUT_OF_QUOTA", "AUTHORIZATION_ERROR:OUT_OF_QUOTA"):
         QUOTA_REFUSALS.inc()
+
+
+def observe_stage(stage: str, seconds: float) -> None:
+    ENGINE_STAGE.labels(stage=stage).observe(seconds)
 
 
 @require_safe

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "accounts",
     "resources",
     "identity",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -160,6 +161,17 @@ FACEPORTAL_URL_TIMEOUT = float(env_str("FACEPORTAL_URL_TIMEOUT", "5"))
 # private, e.g. an internal image server. Everything non-public is refused otherwise.
 FACEPORTAL_URL_ALLOWED_HOSTS = env_list("FACEPORTAL_URL_ALLOWED_HOSTS")
 FACEPORTAL_IMAGE_RETENTION_DAYS = int(env_str("FACEPORTAL_IMAGE_RETENTION_DAYS", "30"))
+
+# -- Portal ------------------------------------------------------------------------
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:dashboard"
+LOGOUT_REDIRECT_URL = "portal:login"
+# Whether anyone may create a portal user from the sign-in page (off: the operator creates
+# users in the admin).
+FACEPORTAL_SIGNUP = env_bool("FACEPORTAL_SIGNUP", False)
+# What a key made in the portal gets: the operator raises limits in the admin.
+FACEPORTAL_PORTAL_KEY_QUOTA = int(env_str("FACEPORTAL_PORTAL_KEY_QUOTA", "1000"))
+FACEPORTAL_PORTAL_MAX_KEYS = int(env_str("FACEPORTAL_PORTAL_MAX_KEYS", "5"))
 
 # Secrets are shown once through messages: keep them server-side, not in a cookie.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"

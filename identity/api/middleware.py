@@ -98,6 +98,49 @@ def _record(
             client_ip=request.META.get("REMOTE_ADDR") or None,
             request_bytes=size,
             response_bytes=len(response.content) if not response.streaming else 0,
+            request_params=_params_of(request),
+            response_body=_body_of(response),
         )
     except Exception:  # history must never turn an answer into an error
         log.exception("could not record call %s", request_id)
+
+
+MASKED = "********"
+MAX_PARAM_CHARS = 256
+MAX_BODY_CHARS = 64 * 1024
+
+
+def _params_of(request: HttpRequest) -> dict[str, object]:
+    """The call's parameters for its history: query string and the form fields the view
+    parsed (a body refused before parsing is never read here), secrets masked, files by
+    name, size and type."""
+    sources = [request.GET]
+    form = getattr(request, "_post", None)
+    if form is not None:
+        sources.append(form)
+    params: dict[str, object] = {}
+    for source in sources:
+        for key in list(source)[:50]:
+            value = str(source.get(key, ""))
+            params[key[:64]] = MASKED if "secret" in key.lower() else value[:MAX_PARAM_CHARS]
+    files = getattr(request, "_files", None)
+    if files is not None:
+        for key in list(files)[:10]:
+            upload = files[key]
+            params[key[:64]] = {
+                "file": str(upload.name)[:MAX_PARAM_CHARS],
+                "bytes": upload.size,
+                "content_type": upload.content_type,
+            }
+    return params
+
+
+def _body_of(response: HttpResponse) -> str:
+    """The answer as the history keeps it: JSON and text as they were sent (capped), any
+    other body (the masked image) described by type and size."""
+    if response.streaming:
+        return ""
+    content_type = response.get("Content-Type", "")
+    if content_type.startswith(("application/json", "text/")):
+        return response.content[:MAX_BODY_CHARS].decode("utf-8", "replace")
+    return f"[{content_type}, {len(response.content)} bytes]"

@@ -29,6 +29,7 @@ from identity.engine.orientation import (
     upright,
 )
 from identity.engine.runtime import FloatArray, OnnxModel
+from identity.engine.stages import timed
 
 # Faces smaller than this (box side, full-image pixels) are ignored: too small to compare.
 MIN_FACE_SIZE = 20
@@ -125,17 +126,22 @@ class FaceEngine:
         require_face: bool = False,
     ) -> list[Face]:
         """All faces, largest first. Raises NoFaceFound / TooManyFaces when asked to."""
-        pixels, scale = analysis_copy(image)
+        with timed("resize"):
+            pixels, scale = analysis_copy(image)
+        with timed("detect"):
+            detected = self.detect_oriented(pixels, auto_rotate=auto_rotate)
         faces = []
-        for found, orientation in self.detect_oriented(pixels, auto_rotate=auto_rotate):
+        for found, orientation in detected:
             if found.size / scale < MIN_FACE_SIZE:
                 continue
-            marks = self.landmarks(pixels, found)
+            with timed("landmarks"):
+                marks = self.landmarks(pixels, found)
             if marks.presence < MIN_PRESENCE:
                 continue
-            chip = alignment.align(pixels, marks.five_points())
-            pose = marks.pose()
-            values = quality.factors(chip, marks.interocular / scale, pose, found.score, marks.presence)
+            with timed("quality"):
+                chip = alignment.align(pixels, marks.five_points())
+                pose = marks.pose()
+                values = quality.factors(chip, marks.interocular / scale, pose, found.score, marks.presence)
             faces.append(_to_full_scale(found, marks, pose, values, orientation, chip, scale))
         faces.sort(key=lambda face: face.area, reverse=True)
         if require_face and not faces:
@@ -143,15 +149,17 @@ class FaceEngine:
         if max_faces is not None and len(faces) > max_faces:
             raise TooManyFaces(len(faces), max_faces)
         if embed and faces:
-            vectors = self.embed([face.chip for face in faces])
+            with timed("embed"):
+                vectors = self.embed([face.chip for face in faces])
             faces = [_with_embedding(face, vector) for face, vector in zip(faces, vectors, strict=True)]
         return faces
 
     def compare(self, faces_a: list[Face], faces_b: list[Face]) -> FloatArray:
         """Calibrated confidence matrix: one row per face of a, one column per face of b."""
-        a = np.stack([_embedding_of(face) for face in faces_a])
-        b = np.stack([_embedding_of(face) for face in faces_b])
-        return self.calibration.confidence(embedding.similarity(a, b))
+        with timed("compare"):
+            a = np.stack([_embedding_of(face) for face in faces_a])
+            b = np.stack([_embedding_of(face) for face in faces_b])
+            return self.calibration.confidence(embedding.similarity(a, b))
 
 
 def analysis_copy(image: DecodedImage) -> tuple[RGBImage, float]:

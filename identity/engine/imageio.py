@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from PIL import Image, ImageFile
 
 from identity.engine.errors import ImageTooLarge, UnreadableImage
+from identity.engine.stages import timed
 
 SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "BMP", "GIF", "TIFF"})
 # The engine's own guard; the service enforces the documented, stricter side limits.
@@ -115,6 +116,7 @@ def _to_rgb_array(image: Image.Image) -> RGBImage:
     return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
 
 
+@timed("decode")
 def decode(data: bytes, *, max_side: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
     """Decode to RGB, EXIF orientation applied.
 

@@ -15,6 +15,7 @@ import numpy as np
 from identity.engine.imageio import RGBImage
 from identity.engine.landmarks import LEFT_EYE_RING, RIGHT_EYE_RING, Landmarks
 from identity.engine.runtime import FloatArray
+from identity.engine.stages import timed
 
 MARGIN_ALONG = 0.25
 MARGIN_ACROSS = 0.2
@@ -40,6 +41,7 @@ def eye_band(marks: Landmarks) -> FloatArray:
     return np.array([centre + a * along + b * across for a, b in corners], np.float32)
 
 
+@timed("mask")
 def mask_eyes(image: RGBImage, faces_landmarks: list[Landmarks]) -> RGBImage:
     """A copy of `image` with every given face's eyes covered."""
     masked = image.copy()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -164,6 +165,48 @@ def test_every_call_is_recorded_without_images(api: Api) -> None:
         401,
         None,
     )
+
+
+def test_the_history_keeps_parameters_with_secrets_masked_and_the_answer(api: Api) -> None:
+    # Credentials in the form this time, so that both places a secret can come from are seen.
+    photo = upload("grace_hopper")
+    photo.content_type = "image/jpeg"  # as declared by the client, kept as declared
+    fields = {"image_one_file": photo, "image_two_file": upload("grace_hopper"), "verbose": "true"}
+    in_form = api.linkface(COMPARE, fields, query=False).json()
+    in_query = api.linkface(COMPARE, {"image_one_id": in_form["image_one"]["image_one_id"]})
+    assert in_query.status_code == 400
+    for request_id, body in (
+        (in_form["request_id"], in_form),
+        (in_query.json()["request_id"], in_query.json()),
+    ):
+        call = ApiCall.objects.get(request_id=request_id)
+        assert api.secret not in str(call.request_params) and api.secret not in call.response_body
+        assert call.request_params["api_secret"] == "********"
+        assert call.request_params["api_id"] == api.account.api_id
+        assert json.loads(call.response_body) == body
+    form_call = ApiCall.objects.get(request_id=in_form["request_id"])
+    assert form_call.request_params["verbose"] == "true"
+    image_one = form_call.request_params["image_one_file"]
+    assert image_one["file"] == "grace_hopper.jpeg" and image_one["bytes"] > 1000
+    assert image_one["content_type"] == "image/jpeg"
+
+
+def test_the_history_describes_an_image_answer_and_never_reads_a_refused_body(api: Api) -> None:
+    masked = api.linkface(
+        "/identity/mask_selfie_image", {"selfie_file": upload("grace_hopper"), "mask_eye": "1"}
+    )
+    assert masked.status_code == 200
+    call = ApiCall.objects.get(request_id=masked["X-Request-Id"])
+    assert call.response_body == f"[image/jpeg, {len(masked.content)} bytes]"
+    # A body over the cap is refused by its Content-Length alone: nothing of it is kept.
+    huge = api.client.post(
+        "/faceid/v1/detect",
+        data=b"x" * 64,
+        content_type="application/x-www-form-urlencoded",
+        CONTENT_LENGTH=str(3 * 1024 * 1024),
+    )
+    assert huge.status_code == 413
+    assert ApiCall.objects.get(request_id=huge["X-Request-Id"]).request_params == {}
 
 
 def test_another_accounts_key_cannot_be_used_with_this_secret(api: Api) -> None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
 from accounts.services import account_create
+from identity.engine.testdata import photo_bytes
 
 
 def samples(client: Client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -33,3 +38,33 @@ def test_calls_and_quota_refusals_are_counted(client: Client) -> None:
     assert after[out_of_quota] == before.get(out_of_quota, 0) + 1
     assert after[refusals] == before.get(refusals, 0) + 1
     assert after[("faceportal_api_latency_seconds_count", (("endpoint", "compare"),))] >= 2
+
+
+@pytest.mark.django_db
+def test_engine_stages_are_timed_for_a_compare(client: Client, tmp_path: Path, settings: Any) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    account, secret = account_create(username="staged", quota=5, rate=0)
+    photo = photo_bytes("astronaut")
+
+    def stage_count(found: dict[tuple[str, tuple[tuple[str, str], ...]], float], stage: str) -> float:
+        return found.get(("faceportal_engine_stage_seconds_count", (("stage", stage),)), 0)
+
+    stages = ("decode", "resize", "detect", "landmarks", "quality", "embed", "compare")
+    before = samples(client)
+    response = client.post(
+        f"/identity/compare_faces_in_two_images?api_id={account.api_id}&api_secret={secret}",
+        {
+            "image_one_file": SimpleUploadedFile("a.png", photo),
+            "image_two_file": SimpleUploadedFile("b.png", photo),
+        },
+    )
+    assert response.status_code == 200, response.content
+    after = samples(client)
+    grew = {stage: stage_count(after, stage) - stage_count(before, stage) for stage in stages}
+    # Two images decoded, resized, searched and embedded; one face each; one comparison.
+    assert grew["compare"] == 1
+    assert all(grew[stage] >= 2 for stage in ("decode", "resize", "detect", "landmarks", "quality")), grew
+    assert grew["embed"] == 2, grew  # one batch per image
+    assert after[("faceportal_engine_stage_seconds_sum", (("stage", "detect"),))] > before.get(
+        ("faceportal_engine_stage_seconds_sum", (("stage", "detect"),)), 0
+    )

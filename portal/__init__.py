@@ -1,0 +1,1 @@
+"""The web portal: sign-in, API keys and usage, call history, try-it pages."""

@@ -1,0 +1,57 @@
+"""Sign-in, sign-out, password change and (when the operator allows it) sign-up, on
+Django's own auth views: one login path for the portal and the admin's users alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.forms import PasswordChangeForm, UserCreationForm
+from django.contrib.auth.views import LoginView, LogoutView, PasswordChangeView
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.views.decorators.http import require_http_methods
+
+
+class PortalLoginView(LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+    extra_context = {"title": "Sign in"}
+
+    def get_context_data(self, **kwargs: object) -> dict[str, object]:
+        context = super().get_context_data(**kwargs)
+        context["signup_open"] = settings.FACEPORTAL_SIGNUP
+        return context
+
+
+class PortalLogoutView(LogoutView):
+    """POST only (Django's default since 5.0): a link cannot sign anyone out."""
+
+
+class PortalPasswordChangeView(PasswordChangeView):
+    template_name = "registration/password_change.html"
+    success_url = reverse_lazy("portal:dashboard")
+    extra_context = {"title": "Change password"}
+
+    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
+        response = super().form_valid(form)
+        messages.success(self.request, "Your password was changed.")
+        return response
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if not settings.FACEPORTAL_SIGNUP:
+        raise Http404("Sign-up is closed: ask the operator for an account.")
+    if request.user.is_authenticated:
+        return redirect("portal:dashboard")
+    form: UserCreationForm[Any] = UserCreationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Welcome to FacePortal. Create your first API key below.")
+        return redirect("portal:dashboard")
+    return render(request, "registration/signup.html", {"form": form, "title": "Create an account"})
