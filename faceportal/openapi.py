@@ -15,6 +15,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from identity.views import LANDMARK_NAMES
+
 Schema = dict[str, Any]
 
 # -- What each error code means (API.md's words) ---------------------------------------------
@@ -59,6 +61,7 @@ CODE_DESCRIPTIONS: dict[str, str] = {
     "BAD_ARGUMENTS:api_secret": "`api_secret` given more than once or not valid UTF-8",
     "BAD_ARGUMENTS:image": "`image` given more than once",
     "BAD_ARGUMENTS:multi_oriented_detection": "`multi_oriented_detection` is not `0` or `1`",
+    "BAD_ARGUMENTS:verbose": "`verbose` is not `0` or `1`",
     "BAD_ARGUMENTS:body": "the body is not multipart/form-data or form-urlencoded, or is malformed",
     "IMAGE_ERROR_UNSUPPORTED_FORMAT": "not JPEG, BMP, PNG, GIF or TIFF, or the file does not decode",
     "INVALID_IMAGE_SIZE:image": "a side is > 4096 px",
@@ -100,6 +103,7 @@ FACEID_ERRORS: Errors = {
         "BAD_ARGUMENTS:api_secret",
         "BAD_ARGUMENTS:image",
         "BAD_ARGUMENTS:multi_oriented_detection",
+        "BAD_ARGUMENTS:verbose",
         "BAD_ARGUMENTS:body",
         "IMAGE_ERROR_UNSUPPORTED_FORMAT",
         "INVALID_IMAGE_SIZE:image",
@@ -188,6 +192,7 @@ def _obj(properties: dict[str, Schema], required: list[str]) -> Schema:
     return {"type": "object", "properties": properties, "required": required}
 
 
+POINT = _obj({"x": NUMBER_01, "y": NUMBER_01}, ["x", "y"])
 DETECT_OK = _obj(
     {
         "time_used": {"type": "integer", "description": "milliseconds"},
@@ -211,6 +216,22 @@ DETECT_OK = _obj(
                         "enum": [0, 90, 180, 270],
                         "description": "only with `multi_oriented_detection=1`: clockwise degrees; "
                         "rotating the image counter-clockwise by it gives the upright face",
+                    },
+                    "landmarks": {
+                        "type": "object",
+                        "description": "only with `verbose=1`: named points as fractions of the image's "
+                        "width/height (EXIF orientation applied), like `rect`; left and right are the "
+                        "person's own (the left eye is on the image's right in an upright photo)",
+                        "properties": {name: POINT for name in LANDMARK_NAMES},
+                        "required": list(LANDMARK_NAMES),
+                    },
+                    "pose": {
+                        "type": "object",
+                        "description": "only with `verbose=1`: head pose in degrees, in the image as "
+                        "uploaded (yaw > 0: turned towards the image's right; pitch > 0: looking up; "
+                        "roll > 0: eye line tilted clockwise)",
+                        "properties": {k: {"type": "number"} for k in ("yaw", "pitch", "roll")},
+                        "required": ["yaw", "pitch", "roll"],
                     },
                 },
                 ["quality", "quality_threshold", "rect", "token"],
@@ -316,6 +337,7 @@ ENDPOINTS: list[Endpoint] = [
                 "flag01",
                 "`1`: also try 90/180/270 degree rotations and report each face's `orientation`",
             ),
+            Param("verbose", "flag01", "`1`: add each face's `landmarks` and `pose`"),
         ],
         _json(DETECT_OK, "the faces found (possibly none)"),
         FACEID_ERRORS,

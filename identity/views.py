@@ -35,6 +35,31 @@ def _rect(face: Face, image: LoadedImage) -> dict[str, float]:
     return {"left": x / width, "top": y / height, "width": w / width, "height": h / height}
 
 
+# Landmarks.five_points' order. Left and right are the person's own: in an upright, unmirrored
+# photo the left eye appears on the image's right (the engine's convention, as for liveness turns).
+LANDMARK_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth_right", "mouth_left")
+
+
+def _landmarks(face: Face, image: LoadedImage) -> dict[str, dict[str, float]]:
+    """Detect's verbose landmarks: fractions of the image as uploaded (EXIF applied), like `rect`."""
+    width, height = image.image.width, image.image.height
+    points = face.landmarks.five_points()
+    return {
+        name: {"x": round(float(x) / width, 6), "y": round(float(y) / height, 6)}
+        for name, (x, y) in zip(LANDMARK_NAMES, points, strict=True)
+    }
+
+
+def _pose(face: Face) -> dict[str, float]:
+    """Head pose in degrees, measured in the image as uploaded: a face lying on its side has a
+    roll near +-90 whatever multi_oriented_detection says."""
+    return {
+        "yaw": round(face.pose.yaw, 1),
+        "pitch": round(face.pose.pitch, 1),
+        "roll": round(face.pose.roll, 1),
+    }
+
+
 def _box(face: Face) -> dict[str, object]:
     """A face for the verbose extensions: pixel box, quality, orientation."""
     x, y, w, h = face.box
@@ -50,16 +75,20 @@ class DetectView(ApiView):
     endpoint = Endpoint.DETECT
     slot = ImageSlot("image", file_field="image")
 
+    def flag(self, name: str) -> bool:
+        """FaceID's booleans: "1" or "0" (the default); anything else is BAD_ARGUMENTS:<name>."""
+        value = self.params.text(name)
+        if value not in (None, "0", "1"):
+            raise ApiError(f"BAD_ARGUMENTS:{name}")
+        return value == "1"
+
     def post(self, request: Request) -> HttpResponse:
-        oriented = self.params.text("multi_oriented_detection")
-        if oriented not in (None, "0", "1"):
-            raise ApiError("BAD_ARGUMENTS:multi_oriented_detection")
+        oriented = self.flag("multi_oriented_detection")
+        verbose = self.flag("verbose")
         try:
             with accounts.concurrency_slot(self.account):
                 image = self.load_image(self.slot)
-                faces = analyze(
-                    image, auto_rotate=oriented == "1", max_faces=None, embed=False, require_face=False
-                )
+                faces = analyze(image, auto_rotate=oriented, max_faces=None, embed=False, require_face=False)
         except accounts.ConcurrencyLimitExceeded as exc:
             raise ApiError("CONCURRENCY_LIMIT_EXCEEDED", 403) from exc
         image_digest = hashlib.sha256(image.data).hexdigest()[:16]
@@ -73,8 +102,13 @@ class DetectView(ApiView):
                 # account, image and face it names without having stored anything.
                 "token": signing.dumps([self.account.pk, image_digest, index], salt=FACE_TOKEN_SALT),
             }
-            if oriented == "1":
+            if oriented:
                 entry["orientation"] = face.orientation
+            if verbose:
+                # Both are in the image's own frame, as `rect` is: with multi_oriented_detection
+                # the search turns the image, but found faces are mapped back before landmarks.
+                entry["landmarks"] = _landmarks(face, image)
+                entry["pose"] = _pose(face)
             listed.append(entry)
         started: float = request._request.api_started  # set by the API middleware
         body = {

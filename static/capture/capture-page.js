@@ -251,7 +251,34 @@ async function run(credentials) {
   }
 }
 
+// sessionStorage can be switched off; the fields then simply start empty.
+function storedValue(key) {
+  try {
+    return window.sessionStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+// The portal links here with ?api_id=, and its dashboard keeps the chosen key and its secret in
+// this tab's sessionStorage ("faceportal.api_id", "faceportal.secret.<api_id>"): fill them in.
+// The secret itself never travels in a URL.
+function prefillKey() {
+  const apiId = $("api_id");
+  const secret = $("api_secret");
+  const fromLink = new URLSearchParams(window.location.search).get("api_id");
+  const wanted = (fromLink || storedValue("faceportal.api_id") || "").trim();
+  if (!apiId.value && wanted) apiId.value = wanted;
+  const fillSecret = () => {
+    const known = storedValue(`faceportal.secret.${apiId.value.trim()}`);
+    if (known && !secret.value) secret.value = known;
+  };
+  fillSecret();
+  apiId.addEventListener("change", fillSecret);
+}
+
 function init() {
+  prefillKey();
   const form = $("capture-form");
   const start = $("start");
   form.addEventListener("submit", async (event) => {

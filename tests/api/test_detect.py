@@ -37,7 +37,7 @@ def test_one_face_with_quality_rect_and_token(api: Api, isolated: Path) -> None:
     )
     assert rect["width"] == pytest.approx(200 / 512, abs=0.05)
     assert signing.loads(face["token"], salt="faceportal.face-token")[0] == api.account.pk
-    nothing_left_behind(isolated, api.account, quota_used=1)  # detect stores nothing
+    nothing_left_behind(api.account, quota_used=1)  # detect stores nothing
 
 
 def test_every_face_of_the_group_photo(api: Api) -> None:
@@ -129,7 +129,7 @@ def test_a_body_over_2_mb_is_413_plain_text(api: Api, isolated: Path) -> None:
         response["Content-Type"].startswith("text/plain") and response.content == b"Request Entity Too Large"
     )
     assert response["X-Request-Id"]
-    nothing_left_behind(isolated, api.account)
+    nothing_left_behind(api.account)
 
 
 def test_simultaneous_calls_over_the_limit_are_refused(api: Api) -> None:
@@ -184,3 +184,79 @@ def test_a_non_utf8_form_value_is_a_bad_argument(api: Api) -> None:
         "/faceid/v1/detect", body, content_type=f"multipart/form-data; boundary={boundary}"
     )
     assert (response.status_code, response.json()["error"]) == (400, "BAD_ARGUMENTS:multi_oriented_detection")
+
+
+# -- verbose=1: landmarks and pose (the try-it page draws them) ----------------------------
+
+
+def test_verbose_adds_named_landmarks_and_a_pose_inside_each_face(api: Api) -> None:
+    (face,) = api.faceid({"image": upload("grace_hopper"), "verbose": "1"}).json()["faces"]
+    assert list(face) == ["quality", "quality_threshold", "rect", "token", "landmarks", "pose"]
+    marks, rect = face["landmarks"], face["rect"]
+    assert list(marks) == ["right_eye", "left_eye", "nose_tip", "mouth_right", "mouth_left"]
+    for point in marks.values():
+        assert set(point) == {"x", "y"}
+        assert rect["left"] < point["x"] < rect["left"] + rect["width"]
+        assert rect["top"] < point["y"] < rect["top"] + rect["height"]
+    # The person's own right eye is on the image's left; eyes above the nose, above the mouth.
+    assert marks["right_eye"]["x"] < marks["nose_tip"]["x"] < marks["left_eye"]["x"]
+    assert marks["mouth_right"]["x"] < marks["mouth_left"]["x"]
+    eyes_y = max(marks["right_eye"]["y"], marks["left_eye"]["y"])
+    assert eyes_y < marks["nose_tip"]["y"] < min(marks["mouth_right"]["y"], marks["mouth_left"]["y"])
+    assert set(face["pose"]) == {"yaw", "pitch", "roll"}
+    assert abs(face["pose"]["yaw"]) < 25 and abs(face["pose"]["roll"]) < 15  # a portrait facing us
+
+
+def test_verbose_0_and_no_verbose_give_the_plain_body(api: Api) -> None:
+    for fields in ({}, {"verbose": "0"}):
+        (face,) = api.faceid({"image": upload("grace_hopper"), **fields}).json()["faces"]
+        assert set(face) == {"quality", "quality_threshold", "rect", "token"}
+
+
+@pytest.mark.parametrize("value", ["2", "true", "yes", ""])
+def test_verbose_takes_only_1_or_0(api: Api, value: str) -> None:
+    response = api.faceid({"image": upload("astronaut"), "verbose": value})
+    assert (response.status_code, response.json()["error"]) == (400, "BAD_ARGUMENTS:verbose")
+    api.account.refresh_from_db()
+    assert api.account.quota_used == 0
+
+
+def _turned_clockwise(point: dict[str, float], turn: int) -> tuple[float, float]:
+    """Where a point (fractions of the upright image) lands once the image is turned clockwise."""
+    x, y = point["x"], point["y"]
+    return {0: (x, y), 90: (1 - y, x), 180: (1 - x, 1 - y), 270: (y, 1 - x)}[turn]
+
+
+@pytest.mark.parametrize("turn", [90, 180, 270])
+def test_verbose_landmarks_of_a_turned_photo_are_in_the_photo_as_uploaded(api: Api, turn: int) -> None:
+    upright = pixels("astronaut")
+    (reference,) = api.faceid({"image": raw_upload(encode(upright, "PNG"), "a.png"), "verbose": "1"}).json()[
+        "faces"
+    ]
+    turned = np.ascontiguousarray(np.rot90(upright, k=-turn // 90))
+    (face,) = api.faceid(
+        {"image": raw_upload(encode(turned, "PNG"), "a.png"), "multi_oriented_detection": "1", "verbose": "1"}
+    ).json()["faces"]
+    assert face["orientation"] == turn
+    for name, point in face["landmarks"].items():
+        expected = _turned_clockwise(reference["landmarks"][name], turn)
+        assert (point["x"], point["y"]) == pytest.approx(expected, abs=0.02), name
+    # The pose is the head's in the uploaded image: lying on its side, the eye line is near vertical.
+    roll = face["pose"]["roll"]
+    assert min(abs(roll - turn), abs(roll - turn + 360)) < 15
+
+
+def test_verbose_landmarks_follow_the_exif_orientation(api: Api) -> None:
+    upright = pixels("astronaut")
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored turned counter-clockwise: viewers turn it 90 degrees clockwise
+    Image.fromarray(np.ascontiguousarray(np.rot90(upright, k=1))).save(buffer, "JPEG", exif=exif, quality=95)
+    (face,) = api.faceid({"image": raw_upload(buffer.getvalue()), "verbose": "1"}).json()["faces"]
+    (reference,) = api.faceid({"image": raw_upload(encode(upright, "PNG"), "a.png"), "verbose": "1"}).json()[
+        "faces"
+    ]
+    for name, point in face["landmarks"].items():
+        assert (point["x"], point["y"]) == pytest.approx(
+            (reference["landmarks"][name]["x"], reference["landmarks"][name]["y"]), abs=0.02
+        ), name

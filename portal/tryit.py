@@ -1,0 +1,186 @@
+"""Try-it pages: one form per endpoint, calling the real API from the browser.
+
+Secrets are kept only as hashes, so the server cannot call the API as the user: these views
+render the forms (the user's own keys, their recent stored images and liveness packages to
+reuse by id, the documented thresholds a result is read against) and static/portal/try-*.js
+makes the call with the secret typed in the page, which never reaches these views. The call
+is then an ordinary API call: recorded in the history, taken from the quota.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_safe
+
+from accounts.models import ApiAccount, Endpoint
+from identity.engine import QUALITY_THRESHOLD
+from identity.engine.calibration import DOCUMENTED_THRESHOLDS, documented_far
+from identity.engine.liveness import CUES, DECISION_THRESHOLD, PASS_CEILING, SAME_PERSON
+from resources.models import LivenessData, StoredImage
+
+# How many stored images / liveness packages are offered for reuse by id.
+RECENT = 30
+
+# What each liveness cue checks (docs/liveness.md has how each threshold was chosen).
+CUE_MEANINGS: dict[str, str] = {
+    "faces": "At least 80% of the frames show exactly one face.",
+    "timestamps": "Frame times increase, 1/120 s to 1 s apart, over 1 to 30 s in all.",
+    "actions": "The prompted blink and head turn happened, in order, starting facing the camera.",
+    "rigidity": "The face moved like a head, not like a flat print or screen.",
+    "repetition": "The frames change beyond sensor noise: not one image repeated or held still.",
+    "identity": "Every frame shows the same person as the best frame (confidence 0.7 or more).",
+}
+
+
+@dataclass(frozen=True)
+class KeyChoice:
+    """One of the user's API keys as the key picker offers it, with why a call may be refused."""
+
+    api_id: str
+    label: str
+    problem: str
+
+
+def key_choices(user: Any, endpoint: Endpoint) -> list[KeyChoice]:
+    """Only the signed-in user's own accounts; a key that the API would refuse is still
+    offered (the refusal is worth seeing), with the reason in its label."""
+    now = timezone.now()
+    choices = []
+    for account in ApiAccount.objects.filter(user=user).order_by("-created_at"):
+        problem = ""
+        if not account.is_active:
+            problem = "inactive"
+        elif account.is_expired(now):
+            problem = "expired"
+        elif endpoint.value not in (account.endpoints or []):
+            problem = "not allowed to call this endpoint"
+        elif account.quota_remaining == 0:
+            problem = "quota used up"
+        name = account.name or "API key"
+        choices.append(KeyChoice(account.api_id, f"{name} · {account.api_id}", problem))
+    return choices
+
+
+def recent_images(user: Any) -> list[dict[str, object]]:
+    """The user's latest stored images, with the size the compare page needs to crop faces
+    out of their thumbnails (face boxes are in the original's pixels)."""
+    images = (
+        StoredImage.objects.filter(account__user=user)
+        .select_related("account")
+        .order_by("-created_at")[:RECENT]
+    )
+    return [
+        {
+            "id": image.id,
+            "api_id": image.account.api_id,
+            "width": image.width,
+            "height": image.height,
+            "label": f"{image.format} {image.width}x{image.height}, "
+            f"{timezone.localtime(image.created_at):%Y-%m-%d %H:%M}",
+        }
+        for image in images
+    ]
+
+
+def recent_packages(user: Any) -> list[dict[str, object]]:
+    packages = (
+        LivenessData.objects.filter(account__user=user)
+        .select_related("account")
+        .order_by("-created_at")[:RECENT]
+    )
+    return [
+        {
+            "id": package.id,
+            "api_id": package.account.api_id,
+            "label": f"{package.frames} frames, {timezone.localtime(package.created_at):%Y-%m-%d %H:%M}",
+        }
+        for package in packages
+    ]
+
+
+def threshold_table() -> list[dict[str, object]]:
+    """The contract's table: confidence t accepts another person with probability 10^-(10t-3)."""
+    return [
+        {"confidence": t, "rate": documented_far(t), "label": f"1/{round(1 / documented_far(t)):,}"}
+        for t in DOCUMENTED_THRESHOLDS
+    ]
+
+
+def _page(request: HttpRequest, name: str, endpoint: Endpoint, api_url: str, **extra: object) -> HttpResponse:
+    keys = key_choices(request.user, endpoint)
+    wanted = request.GET.get("api_id", "")
+    context = {
+        "title": f"Try {name}",
+        "keys": keys,
+        # Only preselect a key of this user's: the parameter is just a convenience for links.
+        "selected_api_id": wanted if any(key.api_id == wanted for key in keys) else "",
+        "api_url": api_url,
+        **extra,
+    }
+    return render(request, f"portal/try_{name}.html", context)
+
+
+@login_required
+@require_safe
+def try_detect(request: HttpRequest) -> HttpResponse:
+    return _page(
+        request,
+        "detect",
+        Endpoint.DETECT,
+        reverse("detect"),
+        id_field="api_key",
+        quality_threshold=QUALITY_THRESHOLD,
+    )
+
+
+@login_required
+@require_safe
+def try_compare(request: HttpRequest) -> HttpResponse:
+    return _page(
+        request,
+        "compare",
+        Endpoint.COMPARE,
+        reverse("compare"),
+        id_field="api_id",
+        stored_images=recent_images(request.user),
+        thresholds=threshold_table(),
+    )
+
+
+@login_required
+@require_safe
+def try_mask(request: HttpRequest) -> HttpResponse:
+    return _page(
+        request,
+        "mask",
+        Endpoint.MASK,
+        reverse("mask"),
+        id_field="api_id",
+        stored_images=recent_images(request.user),
+    )
+
+
+@login_required
+@require_safe
+def try_liveness(request: HttpRequest) -> HttpResponse:
+    return _page(
+        request,
+        "liveness",
+        Endpoint.LIVENESS_VERIFICATION,
+        reverse("liveness_verification"),
+        id_field="api_id",
+        stored_images=recent_images(request.user),
+        packages=recent_packages(request.user),
+        cues=[(cue, CUE_MEANINGS[cue]) for cue in CUES],
+        hack_threshold=DECISION_THRESHOLD,
+        pass_ceiling=PASS_CEILING,
+        same_person=SAME_PERSON,
+        capture_url=reverse("liveness_capture"),
+    )
