@@ -1,4 +1,5 @@
-"""Stored images in the admin: looked at and deleted, never added or edited by hand."""
+"""Stored images and liveness data in the admin: looked at and purged, never added or edited
+by hand. Every purge deletes rows and files alike (resources/purge.py) after a confirmation."""
 
 from __future__ import annotations
 
@@ -6,56 +7,200 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.defaultfilters import filesizeformat
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
+from django.utils.cache import patch_cache_control
 from django.utils.html import format_html
 
+from accounts.admin import (
+    AccountFilter,
+    SelectionFreeActions,
+    account_admin_link,
+    confirmation_page,
+    confirmed,
+    plural,
+)
+from identity.engine import ImageTooLarge, UnreadableImage
+from portal import thumbnails
 from resources.models import LivenessChallenge, LivenessData, StoredImage
-from resources.services import images_delete, images_purge_expired
+from resources.purge import Purged, expired_images, expired_packages, purge, stale_challenges
+
+# Longest side of the thumbnails fetched (portal.thumbnails.SIZES), shown smaller by the
+# admin's CSS so that they stay sharp on high-density screens.
+LIST_THUMBNAIL = 160
+PAGE_THUMBNAIL = 640
 
 
-@admin.register(StoredImage)
-class StoredImageAdmin(admin.ModelAdmin):
-    list_display = ["id", "account_link", "format", "dimensions", "file_size", "source", "created_at"]
-    list_filter = ["format", "source"]
-    search_fields = ["^id", "^account__api_id"]
-    list_select_related = ["account"]
-    date_hierarchy = "created_at"
-    actions = ["purge_expired_images"]
+def describe(purged: Purged) -> str:
+    parts = [
+        plural(purged.images, "stored image") if purged.images else "",
+        plural(purged.packages, "liveness package") if purged.packages else "",
+        plural(purged.challenges, "liveness challenge") if purged.challenges else "",
+    ]
+    return " and ".join(part for part in parts if part) or "nothing"
+
+
+def retention_days() -> int:
+    return int(settings.FACEPORTAL_IMAGE_RETENTION_DAYS)
+
+
+class PurgeAdmin(SelectionFreeActions):
+    """Read-only records that operators purge: the selected ones, or all past retention.
+
+    Django's own "delete selected" is replaced by "purge selected", so that there is one
+    path (and one wording) for deleting rows with their files.
+    """
+
+    actions = ["purge_selected", "purge_expired"]
+    selection_free_actions = ("purge_expired",)
+    noun = "record"
+
+    def expired(self) -> QuerySet[Any]:
+        raise NotImplementedError
+
+    def expired_rule(self) -> str:
+        """What "expired" means here (shown in parentheses after the records)."""
+        raise NotImplementedError
+
+    def consequences(self, queryset: QuerySet[Any]) -> str:
+        """What else goes, or stops working, when these records go."""
+        return ""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: StoredImage | None = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        # The purge does not depend on a selection, but Django runs no action on nothing
-        # selected: stand in "all" for it.
-        if (
-            request.method == "POST"
-            and "purge_expired_images" in request.POST.getlist("action")
-            and not request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
-        ):
-            post = request.POST.copy()
-            post["select_across"] = "1"
-            post.setlist(helpers.ACTION_CHECKBOX_NAME, ["all"])
-            request.POST = post  # type: ignore[assignment]
-        return super().changelist_view(request, extra_context)
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[StoredImage]) -> None:
-        # Row by row, so that the post_delete signal removes each file.
-        images_delete(list(queryset))
+    @admin.action(description="Purge selected %(verbose_name_plural)s (files too)", permissions=["delete"])
+    def purge_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse | None:
+        if not confirmed(request):
+            count = queryset.count()
+            return confirmation_page(
+                self,
+                request,
+                queryset,
+                action="purge_selected",
+                title=f"Purge {self.model._meta.verbose_name_plural}",
+                question=f"{plural(count, self.noun)} will be deleted, files included. "
+                f"{self.consequences(queryset)}",
+                button="Yes, purge",
+            )
+        messages.success(request, f"Purged {describe(purge(queryset))}.")
+        return None
+
+    @admin.action(
+        description="Purge all %(verbose_name_plural)s past retention (no selection needed)",
+        permissions=["delete"],
+    )
+    def purge_expired(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse | None:
+        # The selection, if any, does not matter: the rule decides.
+        expired = self.expired()
+        if not confirmed(request):
+            return confirmation_page(
+                self,
+                request,
+                None,
+                action="purge_expired",
+                title=f"Purge expired {self.model._meta.verbose_name_plural}",
+                question=f"{plural(expired.count(), self.noun)} ({self.expired_rule()}) will be deleted, "
+                f"files included. {self.consequences(expired)}",
+                button="Yes, purge",
+            )
+        messages.success(request, f"Purged {describe(purge(expired))} ({self.expired_rule()}).")
+        return None
+
+
+@admin.register(StoredImage)
+class StoredImageAdmin(PurgeAdmin):
+    list_display = [
+        "thumbnail",
+        "id",
+        "account_link",
+        "format",
+        "dimensions",
+        "file_size",
+        "source",
+        "created_at",
+    ]
+    list_display_links = ["id"]
+    list_filter = ["format", "source", AccountFilter]
+    search_fields = ["^id", "^account__api_id"]
+    list_select_related = ["account"]
+    date_hierarchy = "created_at"
+    # Not the file: its storage URL is not served, the preview shows it instead.
+    fields = [
+        "id",
+        "account_link",
+        "preview",
+        "format",
+        "dimensions",
+        "file_size",
+        "sha256",
+        "source",
+        "created_at",
+    ]
+    readonly_fields = ["account_link", "preview", "dimensions", "file_size"]
+    noun = "stored image"
+
+    def expired(self) -> QuerySet[StoredImage]:
+        return expired_images()
+
+    def expired_rule(self) -> str:
+        return f"older than {retention_days()} days"
+
+    def consequences(self, queryset: QuerySet[Any]) -> str:
+        return "Calls referring to them by id will fail."
+
+    def get_urls(self) -> list[URLPattern]:
+        thumbnail = path(
+            "<path:object_id>/thumbnail/",
+            self.admin_site.admin_view(self.thumbnail_view),
+            name="resources_storedimage_thumbnail",
+        )
+        # Before Django's own, whose "<object_id>/" would take the thumbnail's URL too.
+        return [thumbnail, *super().get_urls()]
+
+    def thumbnail_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """A JPEG thumbnail of the stored image (made as the portal's are), for staff only:
+        customers' images never get a public URL; the file is read through the storage."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            size = thumbnails.thumbnail_size(request.GET.get("size"))
+        except thumbnails.ThumbnailSizeError as exc:
+            return text_response(400, str(exc))
+        image = StoredImage.objects.filter(pk=object_id).first()
+        if image is None:
+            return text_response(404, f"No stored image {object_id}.")
+        try:
+            data = thumbnails.thumbnail_of(image, size)
+        except (OSError, UnreadableImage, ImageTooLarge):
+            return text_response(404, f"The file of stored image {image.id} is missing or unreadable.")
+        response = HttpResponse(data, content_type="image/jpeg")
+        # An image id never gets other pixels: the browser may keep it, but only for itself.
+        patch_cache_control(response, private=True, max_age=86400)
+        return response
+
+    @admin.display(description="image")
+    def thumbnail(self, obj: StoredImage) -> str:
+        return thumbnail_tag(obj, LIST_THUMBNAIL)
+
+    @admin.display(description="image")
+    def preview(self, obj: StoredImage) -> str:
+        return thumbnail_tag(obj, PAGE_THUMBNAIL)
 
     @admin.display(description="account", ordering="account__api_id")
     def account_link(self, obj: StoredImage) -> str:
-        url = reverse("admin:accounts_apiaccount_change", args=[obj.account.pk])
-        return format_html("<a href='{}'>{}</a>", url, obj.account.api_id)
+        return account_admin_link(obj.account)
 
     @admin.display(description="width x height")
     def dimensions(self, obj: StoredImage) -> str:
@@ -65,48 +210,74 @@ class StoredImageAdmin(admin.ModelAdmin):
     def file_size(self, obj: StoredImage) -> str:
         return filesizeformat(obj.size)
 
-    @admin.action(
-        description="Purge all images past the retention period (no selection needed)",
-        permissions=["delete"],
+
+def thumbnail_tag(image: StoredImage, size: int) -> str:
+    url = reverse("admin:resources_storedimage_thumbnail", args=[image.pk])
+    kind = "large" if size > LIST_THUMBNAIL else "small"
+    return format_html(
+        "<img class='thumb {}' src='{}?size={}' alt='Stored image {}' loading='lazy'>",
+        kind,
+        url,
+        size,
+        image.pk,
     )
-    def purge_expired_images(self, request: HttpRequest, queryset: QuerySet[StoredImage]) -> None:
-        count = images_purge_expired()
-        days = settings.FACEPORTAL_IMAGE_RETENTION_DAYS
-        messages.success(
-            request, f"Purged {count:,} image{'' if count == 1 else 's'} older than {days} days."
-        )
+
+
+def text_response(status: int, message: str) -> HttpResponse:
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
 
 
 @admin.register(LivenessData)
-class LivenessDataAdmin(admin.ModelAdmin):
+class LivenessDataAdmin(PurgeAdmin):
     """Accepted liveness packages: stored sealed, so there is nothing to show but their facts."""
 
-    list_display = ["id", "account", "challenge", "frames", "size", "source", "created_at"]
-    list_filter = ["source"]
+    list_display = ["id", "account_link", "challenge", "frames", "size", "source", "created_at"]
+    list_filter = ["source", AccountFilter]
     search_fields = ["^id", "^account__api_id", "^challenge__id"]
     list_select_related = ["account", "challenge"]
     date_hierarchy = "created_at"
+    # Not the file: it is sealed, and its storage URL is nothing to offer.
+    fields = ["id", "account_link", "challenge", "frames", "size", "sha256", "source", "created_at"]
+    readonly_fields = ["account_link"]
+    noun = "liveness package"
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    def expired(self) -> QuerySet[LivenessData]:
+        return expired_packages()
 
-    def has_change_permission(self, request: HttpRequest, obj: LivenessData | None = None) -> bool:
-        return False
+    def expired_rule(self) -> str:
+        return f"older than {retention_days()} days"
 
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[LivenessData]) -> None:
-        for package in queryset:
-            package.delete()  # row by row: the signal removes each file
+    def consequences(self, queryset: QuerySet[Any]) -> str:
+        return "Verifications referring to them by id will fail."
+
+    @admin.display(description="account", ordering="account__api_id")
+    def account_link(self, obj: LivenessData) -> str:
+        return account_admin_link(obj.account)
 
 
 @admin.register(LivenessChallenge)
-class LivenessChallengeAdmin(admin.ModelAdmin):
-    list_display = ["id", "account", "actions", "created_at", "expires_at", "used_at"]
+class LivenessChallengeAdmin(PurgeAdmin):
+    list_display = ["id", "account_link", "actions", "created_at", "expires_at", "used_at"]
     list_filter = [("used_at", admin.EmptyFieldListFilter)]
     search_fields = ["^id", "^account__api_id"]
     list_select_related = ["account"]
+    fields = ["id", "account_link", "actions", "created_at", "expires_at", "used_at"]
+    readonly_fields = ["account_link"]
+    noun = "liveness challenge"
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    def expired(self) -> QuerySet[LivenessChallenge]:
+        return stale_challenges()
 
-    def has_change_permission(self, request: HttpRequest, obj: LivenessChallenge | None = None) -> bool:
-        return False
+    def expired_rule(self) -> str:
+        return (
+            f"expired over {retention_days()} days ago, or answered by a package that is gone "
+            "or past retention"
+        )
+
+    def consequences(self, queryset: QuerySet[Any]) -> str:
+        packages = LivenessData.objects.filter(challenge__in=queryset).count()
+        return f"Their {plural(packages, 'liveness package')} will go with them." if packages else ""
+
+    @admin.display(description="account", ordering="account__api_id")
+    def account_link(self, obj: LivenessChallenge) -> str:
+        return account_admin_link(obj.account)

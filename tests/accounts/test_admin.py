@@ -1,4 +1,5 @@
-"""The operators' admin: every page renders, secrets are shown once, actions do their work.
+"""The operators' admin: every page renders, secrets are shown once, actions do their work,
+usage figures are right and cost a fixed number of queries.
 
 The pages are served from this module's own URLconf (admin only), so that these tests do
 not depend on the API views.
@@ -6,7 +7,10 @@ not depend on the API views.
 
 from __future__ import annotations
 
+import json
+import math
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,8 +18,9 @@ from typing import Any
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Model
@@ -25,9 +30,11 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from accounts import services
+from accounts.admin import latency_percentile
 from accounts.models import ApiAccount, ApiCall
 from resources.models import StoredImage
 from resources.services import image_store
+from tests.storage import exists
 
 urlpatterns = [path("admin/", admin.site.urls)]
 
@@ -78,16 +85,42 @@ def secrets_shown(response: Any) -> dict[str, str]:
     }
 
 
-def call(account: ApiAccount | None, status: str = "OK", age: timedelta = timedelta(0)) -> ApiCall:
+def call(
+    account: ApiAccount | None,
+    status: str = "OK",
+    age: timedelta = timedelta(0),
+    latency_ms: float = 12.5,
+    endpoint: str = "detect",
+    **fields: Any,
+) -> ApiCall:
     return ApiCall.objects.create(
         account=account,
-        endpoint="detect",
+        endpoint=endpoint,
         request_id=f"req-{ApiCall.objects.count()}-{status}",
         status=status,
         http_status=200 if status == "OK" else 400,
-        latency_ms=12.5,
+        latency_ms=latency_ms,
         client_ip="192.0.2.7",
         created_at=timezone.now() - age,
+        **fields,
+    )
+
+
+def many_calls(accounts: list[ApiAccount | None], count: int, start: int = 0) -> None:
+    """count calls spread over the accounts in turn (the n-th call ever made by the
+    account at n modulo their number), in one insert."""
+    now = timezone.now()
+    ApiCall.objects.bulk_create(
+        ApiCall(
+            account=accounts[(start + n) % len(accounts)],
+            endpoint="compare",
+            request_id=f"bulk-{start + n}",
+            status="OK" if n % 5 else "NO_FACE_DETECTED",
+            http_status=200 if n % 5 else 400,
+            latency_ms=float(n % 97),
+            created_at=now - timedelta(minutes=n),
+        )
+        for n in range(count)
     )
 
 
@@ -103,6 +136,10 @@ def act(client: Client, action: str, accounts: list[ApiAccount], **extra: str) -
     if "confirmed" not in extra:
         data["index"] = "0"
     return client.post(url(ApiAccount, "changelist"), data, follow=True)
+
+
+def nearest_rank(values: list[float], fraction: float) -> float:
+    return sorted(values)[math.ceil(fraction * len(values)) - 1]
 
 
 class TestEveryPageRenders:
@@ -134,28 +171,169 @@ class TestEveryPageRenders:
     def test_filters_and_search_render(self, staff: Client, account: ApiAccount) -> None:
         call(account)
         image(account)
+        year = timezone.now().year
         for query in (
             "expiry=past",
             "expiry=future",
             "expiry=never",
             "is_active__exact=0",
             f"q={account.api_id}",
+            f"q={account.user.email or account.user.username}",
         ):
             assert staff.get(f"{url(ApiAccount, 'changelist')}?{query}").status_code == 200, query
         for query in (
             "status=OK",
             "endpoint=detect",
+            "http_status=200",
+            f"created_at__year={year}",
             f"q={account.api_id[:8]}",
-            f"account__id__exact={account.pk}",
+            f"api_id={account.api_id}",
+            "api_id=none",
+            "api_id=no-such-account",
         ):
             response = staff.get(f"{url(ApiCall, 'changelist')}?{query}")
             assert response.status_code == 200, query
-        for query in ("format=PNG", "source=url", f"account__id__exact={account.pk}"):
+        for query in ("format=PNG", "source=url", f"api_id={account.api_id}"):
             assert staff.get(f"{url(StoredImage, 'changelist')}?{query}").status_code == 200, query
+
+    def test_site_is_named_and_links_the_portal(self, staff: Client) -> None:
+        html = staff.get(reverse("admin:index")).content.decode()
+        assert "FacePortal administration" in html
+        assert "<title>Accounts, calls and stored data | FacePortal admin</title>" in html
+        assert 'href="/portal/"' in html
 
     def test_anonymous_is_sent_to_login(self, client: Client) -> None:
         response = client.get(url(ApiAccount, "changelist"))
         assert response.status_code == 302 and "/login/" in response["Location"]
+
+    def test_a_signed_in_user_who_is_not_staff_is_sent_to_login_too(
+        self, client: Client, account: ApiAccount
+    ) -> None:
+        client.force_login(account.user)  # a customer, signed in to the portal
+        for page in (
+            reverse("admin:index"),
+            url(ApiAccount, "changelist"),
+            url(ApiAccount, "change", account.pk),
+            url(ApiCall, "changelist"),
+            url(get_user_model(), "change", account.user.pk),
+        ):
+            response = client.get(page)
+            assert response.status_code == 302 and "/admin/login/" in response["Location"], page
+
+
+class TestSecretsAreShownOnce:
+    def test_no_page_shows_a_secret_or_its_hash_after_its_message(
+        self, staff: Client, superuser: User
+    ) -> None:
+        customer = get_user_model().objects.create_user("customer", "customer@example.com")
+        form = {
+            "user": customer.pk,
+            "name": "mobile app",
+            "is_active": "on",
+            "endpoints": ["detect"],
+            "rate_limit": "5",
+            "concurrency_limit": "2",
+            "quota_limit": "2500",
+        }
+        created = staff.post(url(ApiAccount, "add"), form, follow=True)
+        account = ApiAccount.objects.get()
+        first = secrets_shown(created)[account.api_id]
+        rotated = act(staff, "rotate_secret", [account], confirmed="yes")
+        second = secrets_shown(rotated)[account.api_id]
+        account.refresh_from_db()
+        call(account)
+        assert first != second and services.hash_secret(second) == account.secret_hash
+
+        pages = [
+            url(ApiAccount, "changelist"),
+            url(ApiAccount, "change", account.pk),
+            url(ApiAccount, "history", account.pk),
+            url(get_user_model(), "change", customer.pk),  # the inline
+            url(get_user_model(), "changelist"),
+            url(ApiCall, "changelist"),
+            reverse("admin:index"),  # recent actions
+        ]
+        for page in pages:
+            response = staff.get(page)
+            html = response.content.decode()
+            assert response.status_code == 200, page
+            assert secrets_shown(response) == {}, page
+            for hidden in (first, second, account.secret_hash, services.hash_secret(first)):
+                assert hidden not in html, page
+        confirmation = act(staff, "rotate_secret", [account]).content.decode()
+        assert second not in confirmation and account.secret_hash not in confirmation
+        logged = " ".join(entry.change_message + entry.object_repr for entry in LogEntry.objects.all())
+        assert first not in logged and second not in logged and account.secret_hash not in logged
+
+
+class TestUserAdmin:
+    def test_the_inline_lists_the_users_accounts_and_links_to_add_one(
+        self, staff: Client, account: ApiAccount
+    ) -> None:
+        other = services.account_create(username="bob")[0]
+        ApiAccount.objects.filter(pk=account.pk).update(quota_used=37)
+        html = staff.get(url(get_user_model(), "change", account.user.pk)).content.decode()
+        assert account.api_id in html and "alice&#x27;s app" in html
+        assert ">37<" in html  # quota used, read-only
+        assert 'name="api_accounts-0-quota_limit" value="100"' in html
+        assert other.api_id not in html
+        assert account.secret_hash not in html and "secret" not in html.lower()
+        add_url = f"{url(ApiAccount, 'add')}?user={account.user.pk}"
+        assert f'href="{add_url}"' in html
+        assert 'name="api_accounts-__prefix__-name"' not in html  # no adding in the inline
+
+    def test_the_add_link_preselects_the_user(self, staff: Client, account: ApiAccount) -> None:
+        html = staff.get(f"{url(ApiAccount, 'add')}?user={account.user.pk}").content.decode()
+        assert re.search(rf'<option value="{account.user.pk}" selected>alice</option>', html)
+
+    def test_limits_are_edited_in_the_inline(self, staff: Client, account: ApiAccount) -> None:
+        user = account.user
+        joined = timezone.localtime(user.date_joined)
+        form = {
+            "username": user.username,
+            "first_name": "",
+            "last_name": "",
+            "email": "",
+            "is_active": "on",
+            "last_login_0": "",
+            "last_login_1": "",
+            "date_joined_0": joined.strftime("%Y-%m-%d"),
+            "date_joined_1": joined.strftime("%H:%M:%S"),
+            "api_accounts-TOTAL_FORMS": "1",
+            "api_accounts-INITIAL_FORMS": "1",
+            "api_accounts-MIN_NUM_FORMS": "0",
+            "api_accounts-MAX_NUM_FORMS": "1000",
+            "api_accounts-0-id": str(account.pk),
+            "api_accounts-0-user": str(user.pk),
+            "api_accounts-0-name": "renamed",
+            "api_accounts-0-expires_at_0": "2031-05-01",
+            "api_accounts-0-expires_at_1": "12:00:00",
+            "api_accounts-0-quota_limit": "5000",
+            "api_accounts-0-rate_limit": "3",
+            "api_accounts-0-concurrency_limit": "1",
+        }
+        old_hash = account.secret_hash
+        response = staff.post(url(get_user_model(), "change", user.pk), form, follow=True)
+        assert response.status_code == 200 and "was changed successfully" in " ".join(messages_of(response))
+        account.refresh_from_db()
+        assert (account.name, account.is_active, account.quota_limit) == ("renamed", False, 5000)
+        assert (account.rate_limit, account.concurrency_limit) == (3, 1)
+        assert account.expires_at is not None and account.expires_at.year == 2031
+        assert account.secret_hash == old_hash
+
+    def test_adding_a_user_shows_no_inline(self, staff: Client) -> None:
+        html = staff.get(url(get_user_model(), "add")).content.decode()
+        assert "api_accounts-TOTAL_FORMS" not in html
+
+    def test_list_counts_accounts_and_search_finds_by_email(self, staff: Client) -> None:
+        carol = get_user_model().objects.create_user("carol", "carol@example.org")
+        for _ in range(3):
+            services.account_create(username="carol")
+        get_user_model().objects.create_user("dave", "dave@example.net")
+        response = staff.get(f"{url(get_user_model(), 'changelist')}?q=example.org")
+        users = list(response.context["cl"].result_list)
+        assert users == [carol] and users[0].api_account_count == 3
+        assert '<td class="field-api_account_count">3</td>' in response.content.decode()
 
 
 class TestApiAccountAdmin:
@@ -190,18 +368,6 @@ class TestApiAccountAdmin:
         assert 'name="api_id"' not in html
         assert len(re.findall(r'type="checkbox" name="endpoints"[^>]* checked', html)) == 5
 
-    def test_change_page_never_shows_the_hash(self, staff: Client, account: ApiAccount) -> None:
-        call(account)
-        html = staff.get(url(ApiAccount, "change", account.pk)).content.decode()
-        assert account.secret_hash not in html
-        assert account.api_id in html
-        for listing in (
-            url(ApiAccount, "changelist"),
-            url(ApiCall, "changelist"),
-            url(ApiAccount, "history", account.pk),
-        ):
-            assert account.secret_hash not in staff.get(listing).content.decode()
-
     def test_change_saves_endpoints_as_a_list(self, staff: Client, account: ApiAccount) -> None:
         form = {
             "user": account.user.pk,
@@ -221,17 +387,49 @@ class TestApiAccountAdmin:
         assert account.endpoints == ["compare", "mask"]  # in the Endpoint order
         assert account.secret_hash == old_hash
 
-    def test_usage_field(self, staff: Client, account: ApiAccount) -> None:
-        call(account)
-        call(account, status="IMAGE_ERROR_UNSUPPORTED_FORMAT")
-        call(account, age=timedelta(days=3))
-        call(account, age=timedelta(days=20))
-        call(account, age=timedelta(days=45))
-        call(None)
+    def test_usage_summary_counts_statuses_and_latency_of_the_last_30_days(
+        self, staff: Client, account: ApiAccount
+    ) -> None:
+        recent = [
+            (12.0, "OK", 0),
+            (40.0, "IMAGE_ERROR_UNSUPPORTED_FORMAT", 0),
+            (8.0, "OK", 3),
+            (30.0, "OK", 20),
+        ]
+        recent += [(float(ms), "NO_FACE_DETECTED", 10) for ms in range(1, 8)]
+        for latency, status, days in recent:
+            call(account, status=status, age=timedelta(days=days), latency_ms=latency)
+        call(account, age=timedelta(days=45), latency_ms=5000.0)  # outside the 30 days
+        call(None, latency_ms=9000.0)  # another "account"
+        call(services.account_create(username="bob")[0], latency_ms=7000.0)
+
         html = staff.get(url(ApiAccount, "change", account.pk)).content.decode()
-        assert "last 7 days: 3 · last 30 days: 4" in html
-        assert "Last 30 days: 3 OK, 1 error" in html
-        assert f"{url(ApiCall, 'changelist')}?account__id__exact={account.pk}" in html
+        latencies = [latency for latency, _, _ in recent]
+        assert "Calls today: 2 · last 7 days: 3 · last 30 days: 11" in html
+        assert (
+            f"Last 30 days: 3 OK, 8 errors · latency p50 {nearest_rank(latencies, 0.5):.1f} ms, "
+            f"p95 {nearest_rank(latencies, 0.95):.1f} ms" in html
+        )
+        rows = re.findall(r"<tr><td>(\w+)</td><td>(\d+)</td></tr>", html)
+        assert rows == [("NO_FACE_DETECTED", "7"), ("OK", "3"), ("IMAGE_ERROR_UNSUPPORTED_FORMAT", "1")]
+        assert f"{url(ApiCall, 'changelist')}?api_id={account.api_id}" in html
+        assert f"{url(StoredImage, 'changelist')}?api_id={account.api_id}" in html
+
+    def test_usage_summary_of_an_account_without_calls(self, staff: Client, account: ApiAccount) -> None:
+        html = staff.get(url(ApiAccount, "change", account.pk)).content.decode()
+        assert "Calls today: 0 · last 7 days: 0 · last 30 days: 0" in html
+        assert "Last 30 days: 0 OK, 0 errors" in html and "p95" not in html
+
+    def test_change_page_queries_do_not_grow_with_calls(
+        self, staff: Client, account: ApiAccount, django_assert_max_num_queries: Callable[..., Any]
+    ) -> None:
+        many_calls([account], 10)
+        with CaptureQueriesContext(connection) as few:
+            staff.get(url(ApiAccount, "change", account.pk))
+        many_calls([account], 500, start=10)
+        with django_assert_max_num_queries(len(few)):
+            html = staff.get(url(ApiAccount, "change", account.pk)).content.decode()
+        assert "last 30 days: 510" in html
 
     def test_rotate_action_confirms_then_shows_a_new_secret(self, staff: Client, account: ApiAccount) -> None:
         old_hash = account.secret_hash
@@ -246,13 +444,23 @@ class TestApiAccountAdmin:
         assert account.secret_hash != old_hash
         assert services.hash_secret(shown[account.api_id]) == account.secret_hash
 
+    def test_rotate_confirmation_keeps_only_the_selected_accounts(self, staff: Client) -> None:
+        chosen, spared = (services.account_create(username=name)[0] for name in ("a", "b"))
+        page = act(staff, "rotate_secret", [chosen]).content.decode()
+        assert f'name="_selected_action" value="{chosen.pk}"' in page
+        assert f'value="{spared.pk}"' not in page
+        response = act(staff, "rotate_secret", [chosen], confirmed="yes")
+        assert list(secrets_shown(response)) == [chosen.api_id]
+        assert ApiAccount.objects.get(pk=spared.pk).secret_hash == spared.secret_hash
+
     def test_top_up_actions(self, staff: Client, account: ApiAccount) -> None:
         act(staff, "top_up_1000", [account])
         account.refresh_from_db()
         assert account.quota_limit == 1_100
-        act(staff, "top_up_10000", [account])
+        response = act(staff, "top_up_10000", [account])
         account.refresh_from_db()
         assert account.quota_limit == 11_100
+        assert "Added 10,000 calls to the quota of 1 account." in messages_of(response)
 
     def test_extend_expiry(self, staff: Client) -> None:
         now = timezone.now()
@@ -270,10 +478,23 @@ class TestApiAccountAdmin:
         assert running.expires_at == now + timedelta(days=35)
         assert unlimited.expires_at is None
 
-    def test_deactivate_and_activate(self, staff: Client, account: ApiAccount) -> None:
-        act(staff, "deactivate", [account])
+    def test_extend_expiry_by_a_year(self, staff: Client) -> None:
+        end = timezone.now() + timedelta(days=2)
+        account = services.account_create(username="a", expires_at=end)[0]
+        response = act(staff, "extend_expiry_365_days", [account])
+        assert "Extended 1 account by 365 days." in messages_of(response)
         account.refresh_from_db()
-        assert not account.is_active
+        assert account.expires_at == end + timedelta(days=365)
+        assert LogEntry.objects.filter(
+            object_id=str(account.pk), change_message__startswith="Extended"
+        ).exists()
+
+    def test_deactivate_and_activate(self, staff: Client, account: ApiAccount) -> None:
+        response = act(staff, "deactivate", [account])
+        account.refresh_from_db()
+        assert not account.is_active and "Deactivated 1 account." in messages_of(response)
+        with pytest.raises(services.InvalidCredentials):
+            services.authenticate(account.api_id, "whatever")
         act(staff, "activate", [account])
         account.refresh_from_db()
         assert account.is_active
@@ -290,8 +511,21 @@ class TestApiAccountAdmin:
             response = act(staff, "delete_images", [account], confirmed="yes")
         assert "Deleted 1 stored image." in messages_of(response)
         assert list(StoredImage.objects.all()) == [theirs]
-        assert not Path(mine.file.path).exists()
-        assert Path(theirs.file.path).is_file()
+        assert not exists(mine.file.name)
+        assert exists(theirs.file.name)
+
+    def test_staff_without_change_permission_gets_no_actions(
+        self, client: Client, account: ApiAccount
+    ) -> None:
+        viewer = get_user_model().objects.create_user("viewer", is_staff=True)
+        viewer.user_permissions.add(Permission.objects.get(codename="view_apiaccount"))
+        client.force_login(viewer)
+        response = client.get(url(ApiAccount, "changelist"))
+        assert response.status_code == 200
+        assert 'value="top_up_1000"' not in response.content.decode()
+        act(client, "top_up_1000", [account])
+        account.refresh_from_db()
+        assert account.quota_limit == 100
 
     def test_changelist_usage_has_no_n_plus_1(
         self, staff: Client, django_assert_max_num_queries: Callable[..., Any]
@@ -326,53 +560,153 @@ class TestApiCallAdmin:
 
     def test_staff_without_superuser_cannot_delete(self, client: Client, account: ApiAccount) -> None:
         clerk = get_user_model().objects.create_user("clerk", is_staff=True)
+        clerk.user_permissions.add(
+            *Permission.objects.filter(codename__in=["view_apicall", "delete_apicall"])
+        )
         client.force_login(clerk)
+        record = call(account)
         request = client.get(url(ApiCall, "changelist")).wsgi_request
-        assert not admin.site._registry[ApiCall].has_delete_permission(request, call(account))
+        assert not admin.site._registry[ApiCall].has_delete_permission(request, record)
+        assert client.post(url(ApiCall, "delete", record.pk), {"post": "yes"}).status_code == 403
+        assert ApiCall.objects.filter(pk=record.pk).exists()
 
-    def test_changelist_queries_do_not_grow_with_rows(
-        self, staff: Client, account: ApiAccount, django_assert_max_num_queries: Callable[..., Any]
+    def test_detail_shows_parameters_and_body_pretty(self, staff: Client, account: ApiAccount) -> None:
+        kept = image(account)
+        params = {"api_id": account.api_id, "api_secret": "********", "image": {"file": "a.jpg", "bytes": 12}}
+        body = {"request_id": "TID1", "status": "OK", "faces": [{"quality": 81.2}]}
+        record = call(
+            account,
+            request_params=params,
+            response_body=json.dumps(body, separators=(",", ":")),
+            image_ids=[kept.pk, "0" * 32],
+        )
+        html = staff.get(url(ApiCall, "change", record.pk)).content.decode()
+        assert "&quot;api_secret&quot;: &quot;********&quot;,\n  &quot;image&quot;: {\n" in html
+        assert "{\n  &quot;request_id&quot;: &quot;TID1&quot;,\n  &quot;status&quot;: &quot;OK&quot;" in html
+        assert f"<a href='{url(StoredImage, 'change', kept.pk)}'>{kept.pk}</a>" in html
+        assert f"{'0' * 32} (purged)" in html
+        assert 'name="request_params"' not in html and "<textarea" not in html
+
+    def test_detail_shows_other_bodies_as_text_and_cuts_long_ones(
+        self, staff: Client, account: ApiAccount
     ) -> None:
-        call(account)
-        with CaptureQueriesContext(connection) as one_call:
-            staff.get(url(ApiCall, "changelist"))
-        for _ in range(30):
-            call(account)
-        with django_assert_max_num_queries(len(one_call)):
-            staff.get(url(ApiCall, "changelist"))
+        described = call(account, response_body="[image/jpeg, 5120 bytes]")
+        assert "[image/jpeg, 5120 bytes]" in staff.get(url(ApiCall, "change", described.pk)).content.decode()
+        long = call(account, response_body="x" * 25_000)
+        html = staff.get(url(ApiCall, "change", long.pk)).content.decode()
+        assert "x" * 20_000 + "\n… 5,000 more characters" in html and "x" * 20_001 not in html
 
-
-class TestStoredImageAdmin:
-    def test_lists_dimensions_and_size(self, staff: Client, account: ApiAccount) -> None:
-        stored = image(account)
-        html = staff.get(url(StoredImage, "changelist")).content.decode()
-        assert stored.id in html and "640 x 480" in html and "6\xa0bytes" in html
-
-    def test_bulk_delete_removes_files(
-        self, staff: Client, account: ApiAccount, django_capture_on_commit_callbacks: Callable[..., Any]
+    def test_account_filter_lists_only_the_busiest_and_the_chosen_account(
+        self, staff: Client, account: ApiAccount
     ) -> None:
-        images = [image(account), image(account)]
-        with django_capture_on_commit_callbacks(execute=True):
-            response = staff.post(
-                url(StoredImage, "changelist"),
-                {"action": "delete_selected", "_selected_action": [i.pk for i in images], "post": "yes"},
-                follow=True,
-            )
+        busy = [services.account_create(username=f"busy{n}", name=f"busy {n}")[0] for n in range(12)]
+        for n, busy_account in enumerate(busy):
+            for _ in range(n + 2):
+                call(busy_account)
+        call(account)  # the quietest: not offered unless chosen
+        call(None)
+        response = staff.get(url(ApiCall, "changelist"))
+        choices = filter_choices(response, "account")
+        offered = [c for c in choices if c not in ("All", "no account (refused before authentication)")]
+        assert offered == [f"busy {n} ({busy[n].api_id[:8]}…)" for n in range(11, 1, -1)]
+        assert "no account (refused before authentication)" in choices
+
+        chosen = staff.get(f"{url(ApiCall, 'changelist')}?api_id={account.api_id}")
+        assert f"alice's app ({account.api_id[:8]}…)" in filter_choices(chosen, "account")
+        assert [c.account for c in chosen.context["cl"].result_list] == [account]
+        refused = staff.get(f"{url(ApiCall, 'changelist')}?api_id=none")
+        assert [c.account for c in refused.context["cl"].result_list] == [None]
+        unknown = staff.get(f"{url(ApiCall, 'changelist')}?api_id=feedface")
+        assert list(unknown.context["cl"].result_list) == []
+        assert "feedface (unknown)" in filter_choices(unknown, "account")
+
+
+class TestCallLogSummary:
+    @pytest.fixture
+    def calls(self, account: ApiAccount) -> dict[str, Any]:
+        bob = services.account_create(username="bob", name="bob's site")[0]
+        alice_ms = [10.0, 20.0, 30.0, 40.0, 500.0]
+        for n, ms in enumerate(alice_ms):
+            call(account, status="OK" if n < 4 else "NO_FACE_DETECTED", latency_ms=ms, endpoint="compare")
+        call(bob, latency_ms=7.0)
+        call(bob, latency_ms=9.0, status="INVALID_IMAGE")
+        for ms in (1.0, 2.0, 3.0):
+            call(None, status="AUTHENTICATION_ERROR", latency_ms=ms)
+        call(bob, age=timedelta(days=40), latency_ms=1000.0)  # before the last 30 days
+        return {"alice": account, "bob": bob, "alice_ms": alice_ms}
+
+    def summary(
+        self, staff: Client, query: str = ""
+    ) -> tuple[str, list[tuple[Any, int, int, int, float | None]]]:
+        response = staff.get(f"{url(ApiCall, 'changelist')}?{query}")
         assert response.status_code == 200
-        assert not StoredImage.objects.exists()
-        assert not any(Path(i.file.path).exists() for i in images)
+        summary = response.context["cl"].busiest_accounts
+        rows = [(r.account, r.calls, r.ok, r.errors, r.p95_ms) for r in summary["rows"]]
+        return response.content.decode(), rows
 
-    def test_purge_action_needs_no_selection(
-        self, staff: Client, account: ApiAccount, django_capture_on_commit_callbacks: Callable[..., Any]
+    def test_busiest_accounts_of_the_last_30_days(self, staff: Client, calls: dict[str, Any]) -> None:
+        html, rows = self.summary(staff)
+        assert rows == [
+            (calls["alice"], 5, 4, 1, nearest_rank(calls["alice_ms"], 0.95)),
+            (None, 3, 0, 3, 3.0),
+            (calls["bob"], 2, 1, 1, 9.0),
+        ]
+        assert "Busiest accounts in the last 30 days</h2>" in html
+        assert "no account (refused before authentication)" in html
+        assert f"?api_id={calls['alice'].api_id}" in html and "500.0 ms" in html
+
+    def test_follows_the_filters_and_the_dates(self, staff: Client, calls: dict[str, Any]) -> None:
+        html, rows = self.summary(staff, "endpoint=compare")
+        assert rows == [(calls["alice"], 5, 4, 1, 500.0)]
+        assert "Busiest accounts in the last 30 days, with these filters" in html
+        html, rows = self.summary(staff, "status=OK")
+        assert [(account, count) for account, count, *_ in rows] == [(calls["alice"], 4), (calls["bob"], 1)]
+        old = timezone.now() - timedelta(days=40)
+        html, rows = self.summary(staff, f"created_at__year={old.year}&created_at__month={old.month}")
+        # 40 days back is always another month: only the old call is in it.
+        assert "in the chosen dates" in html
+        assert rows == [(calls["bob"], 1, 1, 0, 1000.0)]
+
+    def test_no_calls(self, staff: Client) -> None:
+        html, rows = self.summary(staff)
+        assert rows == [] and "No calls." in html
+
+    def test_changelist_queries_do_not_grow_with_calls(
+        self, staff: Client, django_assert_max_num_queries: Callable[..., Any]
     ) -> None:
-        old, recent = image(account, timedelta(days=40)), image(account, timedelta(days=2))
-        with django_capture_on_commit_callbacks(execute=True):
-            response = staff.post(
-                url(StoredImage, "changelist"), {"action": "purge_expired_images", "index": "0"}, follow=True
-            )
-        assert "Purged 1 image older than 30 days." in messages_of(response)
-        assert list(StoredImage.objects.all()) == [recent]
-        assert not Path(old.file.path).exists()
+        accounts: list[ApiAccount | None] = [
+            services.account_create(username=f"user{n}")[0] for n in range(12)
+        ]
+        accounts.append(None)
+        many_calls(accounts, 100)
+        with CaptureQueriesContext(connection) as hundred:
+            assert staff.get(url(ApiCall, "changelist")).status_code == 200
+        many_calls(accounts, 900, start=100)
+        with django_assert_max_num_queries(len(hundred)):
+            response = staff.get(url(ApiCall, "changelist"))
+        rows = response.context["cl"].busiest_accounts["rows"]
+        per_account = Counter(n % len(accounts) for n in range(1_000))
+        assert [row.calls for row in rows] == sorted(per_account.values(), reverse=True)[:10]
+        assert len(response.context["cl"].result_list) == 100
+
+
+class TestLatencyPercentile:
+    def test_nearest_rank(self, account: ApiAccount) -> None:
+        for ms in (5.0, 1.0, 4.0, 2.0, 3.0):
+            call(account, latency_ms=ms)
+        calls = ApiCall.objects.all()
+        assert latency_percentile(calls, 0.5, 5) == 3.0
+        assert latency_percentile(calls, 0.95, 5) == 5.0
+        assert latency_percentile(calls, 0.2, 5) == 1.0
+        assert latency_percentile(calls.none(), 0.95, 0) is None
+
+
+def filter_choices(response: Any, title: str) -> list[str]:
+    """The choices the changelist offers in one of its side filters."""
+    for spec in response.context["cl"].filter_specs:
+        if spec.title == title:
+            return [str(choice["display"]) for choice in spec.choices(response.context["cl"])]
+    raise AssertionError(f"no filter {title!r}")
 
 
 def liveness_objects(account: ApiAccount) -> dict[type[Model], Model]:
