@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 
 from faceportal import health
+from tests.storage import stored_files
 
 
 def test_healthz_answers_ok(client: Client) -> None:
@@ -27,7 +28,7 @@ def test_readyz_checks_database_cache_storage_and_models(
         "status": "ok",
         "checks": {"database": "ok", "cache": "ok", "storage": "ok", "models": "ok"},
     }
-    assert not any(path.is_file() for path in tmp_path.rglob("*"))  # the probe file was removed
+    assert stored_files() == []  # the probe file was removed
 
 
 @pytest.mark.django_db

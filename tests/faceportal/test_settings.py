@@ -67,3 +67,21 @@ def test_defaults_need_no_service() -> None:
         settings_in_subprocess({}, "settings.DATABASES['default']['ENGINE']") == "django.db.backends.sqlite3"
     )
     assert settings_in_subprocess({}, "settings.STORAGES['default']['BACKEND']").endswith("FileSystemStorage")
+
+
+def test_configured_services_fail_fast_instead_of_hanging() -> None:
+    """A service that stops answering must fail a call in seconds (the fault runs in
+    ops/faults.py showed boto3's defaults hanging calls and probes for minutes)."""
+    env = {
+        "DATABASE_URL": "postgres://user:pw@db.internal:5432/faceportal",
+        "REDIS_URL": "redis://cache.internal:6379/0",
+        "FACEPORTAL_S3_BUCKET": "faces",
+        "FACEPORTAL_S3_READ_TIMEOUT": "7",
+    }
+    database = "settings.DATABASES['default']['CONN_HEALTH_CHECKS'], settings.DATABASES['default']['OPTIONS']"
+    assert settings_in_subprocess(env, database) == "True {'connect_timeout': 5}"
+    cache = settings_in_subprocess(env, "settings.CACHES['default']['OPTIONS']")
+    assert cache == "{'socket_connect_timeout': 2, 'socket_timeout': 2}"
+    config = "settings.STORAGES['default']['OPTIONS']['client_config']"
+    s3 = settings_in_subprocess(env, f"{config}.connect_timeout, {config}.read_timeout, {config}.retries")
+    assert s3 == "2.0 7.0 {'total_max_attempts': 2, 'mode': 'standard'}"
