@@ -83,7 +83,16 @@ TEMPLATES = [
 if env_str("DATABASE_URL"):
     import dj_database_url
 
-    DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL"), conn_max_age=60)}
+    # Kept connections are checked before each request reuses them: after a database restart
+    # the first call would otherwise fail on a dead connection. A database that does not
+    # answer fails the call within FACEPORTAL_DB_CONNECT_TIMEOUT instead of hanging it.
+    DATABASES = {
+        "default": dj_database_url.parse(env_str("DATABASE_URL"), conn_max_age=60, conn_health_checks=True)
+    }
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
+            env_str("FACEPORTAL_DB_CONNECT_TIMEOUT", "5")
+        )
 else:
     DATABASES = {
         "default": {
@@ -101,6 +110,8 @@ if env_str("REDIS_URL"):
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": env_str("REDIS_URL"),
+            # A Redis that does not answer fails the call in seconds rather than hanging it.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
 else:
@@ -110,6 +121,8 @@ else:
 MEDIA_ROOT = Path(env_str("FACEPORTAL_MEDIA_ROOT") or DATA_DIR / "media")
 MEDIA_URL = "media/"
 if env_str("FACEPORTAL_S3_BUCKET"):
+    from botocore.config import Config as _S3Config
+
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -121,6 +134,14 @@ if env_str("FACEPORTAL_S3_BUCKET"):
             "default_acl": None,
             "querystring_auth": True,
             "file_overwrite": False,
+            # boto3's defaults (60 s to connect, 60 s per read, retried) would hang a call on
+            # a store that stopped answering past any client's patience and the worker timeout,
+            # and let it commit (charging the quota) after its client had given up.
+            "client_config": _S3Config(
+                connect_timeout=float(env_str("FACEPORTAL_S3_CONNECT_TIMEOUT", "2")),
+                read_timeout=float(env_str("FACEPORTAL_S3_READ_TIMEOUT", "10")),
+                retries={"total_max_attempts": 2, "mode": "standard"},
+            ),
         },
     }
 else:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,6 +13,13 @@ from PIL import Image
 from identity.engine import FaceEngine, decode
 from identity.engine.imageio import DecodedImage
 from identity.engine.testdata import photo_bytes
+from tests import storage
+
+
+@pytest.fixture(autouse=True)
+def isolated_storage(settings: Any, tmp_path: Path) -> Path:
+    """Every test stores its files in a place of its own (see tests/storage.py)."""
+    return storage.isolate(settings, tmp_path)
 
 
 @pytest.fixture(scope="session")

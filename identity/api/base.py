@@ -24,6 +24,7 @@ from accounts import services as accounts
 from accounts.models import ApiAccount, Endpoint
 from identity.api.errors import ApiError, ImageProblem
 from identity.api.families import FACEID, LINKFACE, Family
+from identity.api.history import record_charge
 from identity.api.params import Params
 from identity.engine import Face, NoFaceFound, TooManyFaces, get_engine
 from resources import intake
@@ -95,10 +96,14 @@ class ApiView(APIView):
         *,
         also: Callable[[], object] | None = None,
     ) -> HttpResponse:
-        """Takes the call from the quota and stores the new images, and runs `also` (more
-        writes of the endpoint's own), all in one transaction: everything or nothing."""
+        """Takes the call from the quota and stores the new images, runs `also` (more
+        writes of the endpoint's own) and starts the call's history row, all in one
+        transaction: everything or nothing. The row commits with the charge so that a worker
+        killed before the answer leaves is still on record as charged (the middleware
+        completes the row once the answer is made)."""
         stored: dict[str, StoredImage] = {}
         created: list[StoredImage] = []
+        django_request = self.request._request
         try:
             with transaction.atomic():
                 if not accounts.quota_consume(self.account):
@@ -109,6 +114,8 @@ class ApiView(APIView):
                         created.append(stored[image.slot.name])
                 if also is not None:
                     also()
+                image_ids = [saved.id for saved in stored.values()]
+                call_id = record_charge(django_request, self.account, image_ids)
         except BaseException:
             # The rows were rolled back; the files this call wrote go too (never the files
             # of images that came by id).
@@ -116,7 +123,8 @@ class ApiView(APIView):
                 if saved.file.name:
                     saved.file.storage.delete(saved.file.name)
             raise
-        self.request._request.api_image_ids = [saved.id for saved in stored.values()]
+        django_request.api_image_ids = image_ids
+        django_request.api_call_id = call_id
         return respond(stored)
 
     def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], HttpResponse]:

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from accounts.models import ApiCall
 from faceportal import metrics
+from identity.api import history
 from identity.api.errors import ApiError
 from identity.api.families import FACEID, family_for_path
 
@@ -66,8 +66,7 @@ def _content_length(request: HttpRequest) -> int:
 def _record(
     request: HttpRequest, response: HttpResponse, family: str, request_id: str, latency_ms: float, size: int
 ) -> None:
-    match = getattr(request, "resolver_match", None)
-    endpoint = match.url_name if match and match.url_name else f"{family}:unknown"
+    endpoint = history.endpoint_of(request, family)
     # Every API response is made by json_response or Family.render, which set api_status.
     status = str(getattr(response, "api_status", "OK" if response.status_code < 400 else "ERROR"))
     account = getattr(request, "api_account", None)
@@ -87,60 +86,8 @@ def _record(
     )
     metrics.observe_call(endpoint, status, latency_ms / 1000)
     try:
-        ApiCall.objects.create(
-            account=account,
-            endpoint=endpoint,
-            request_id=request_id,
-            status=status,
-            http_status=response.status_code,
-            latency_ms=round(latency_ms, 3),
-            image_ids=getattr(request, "api_image_ids", []),
-            client_ip=request.META.get("REMOTE_ADDR") or None,
-            request_bytes=size,
-            response_bytes=len(response.content) if not response.streaming else 0,
-            request_params=_params_of(request),
-            response_body=_body_of(response),
+        history.record_answer(
+            request, response, endpoint=endpoint, status=status, latency_ms=latency_ms, size=size
         )
     except Exception:  # history must never turn an answer into an error
         log.exception("could not record call %s", request_id)
-
-
-MASKED = "********"
-MAX_PARAM_CHARS = 256
-MAX_BODY_CHARS = 64 * 1024
-
-
-def _params_of(request: HttpRequest) -> dict[str, object]:
-    """The call's parameters for its history: query string and the form fields the view
-    parsed (a body refused before parsing is never read here), secrets masked, files by
-    name, size and type."""
-    sources = [request.GET]
-    form = getattr(request, "_post", None)
-    if form is not None:
-        sources.append(form)
-    params: dict[str, object] = {}
-    for source in sources:
-        for key in list(source)[:50]:
-            value = str(source.get(key, ""))
-            params[key[:64]] = MASKED if "secret" in key.lower() else value[:MAX_PARAM_CHARS]
-    files = getattr(request, "_files", None)
-    if files is not None:
-        for key in list(files)[:10]:
-            upload = files[key]
-            params[key[:64]] = {
-                "file": str(upload.name)[:MAX_PARAM_CHARS],
-                "bytes": upload.size,
-                "content_type": upload.content_type,
-            }
-    return params
-
-
-def _body_of(response: HttpResponse) -> str:
-    """The answer as the history keeps it: JSON and text as they were sent (capped), any
-    other body (the masked image) described by type and size."""
-    if response.streaming:
-        return ""
-    content_type = response.get("Content-Type", "")
-    if content_type.startswith(("application/json", "text/")):
-        return response.content[:MAX_BODY_CHARS].decode("utf-8", "replace")
-    return f"[{content_type}, {len(response.content)} bytes]"

@@ -16,15 +16,14 @@ from accounts.models import ApiAccount
 from accounts.services import account_create
 from resources.models import StoredImage
 from tests.conftest import encode, pixels
+from tests.storage import stored_files
 
 
 @pytest.fixture(autouse=True)
-def isolated(settings: Any, tmp_path: Path) -> Iterator[Path]:
-    """Stored images go to a temporary folder; counters start from zero."""
-    media = tmp_path / "media"
-    settings.MEDIA_ROOT = media
+def isolated(isolated_storage: Path) -> Iterator[Path]:
+    """Stored files go to a place of this test's own (tests/storage.py); counters start from zero."""
     cache.clear()
-    yield media
+    yield isolated_storage
     cache.clear()
 
 
@@ -67,15 +66,11 @@ def raw_upload(data: bytes, filename: str = "image.jpg") -> SimpleUploadedFile:
     return SimpleUploadedFile(filename, data)
 
 
-def stored_files(media: Path) -> list[Path]:
-    return [path for path in media.rglob("*") if path.is_file()] if media.exists() else []
-
-
-def nothing_left_behind(media: Path, account: ApiAccount, quota_used: int = 0) -> None:
+def nothing_left_behind(account: ApiAccount, quota_used: int = 0) -> None:
     account.refresh_from_db()
     assert account.quota_used == quota_used
     assert StoredImage.objects.count() == 0
-    assert stored_files(media) == []
+    assert stored_files() == []
 
 
 def to_bytes(image: Any) -> bytes:

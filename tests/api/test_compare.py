@@ -11,8 +11,9 @@ from PIL import Image
 
 from accounts.services import account_create
 from resources.models import StoredImage
-from tests.api.conftest import Api, nothing_left_behind, raw_upload, stored_files, upload
+from tests.api.conftest import Api, nothing_left_behind, raw_upload, upload
 from tests.conftest import encode, pixels
+from tests.storage import stored_files
 
 COMPARE = "/identity/compare_faces_in_two_images"
 
@@ -29,7 +30,7 @@ def test_the_same_photo_gives_confidence_1_and_new_image_ids(api: Api, isolated:
     assert body["max_confidence"] == body["confidences"][0][0]
     one, two = body["image_one"]["image_one_id"], body["image_two"]["image_two_id"]
     assert len(one) == 32 and int(one, 16) >= 0 and one != two
-    assert StoredImage.objects.filter(account=api.account).count() == 2 and len(stored_files(isolated)) == 2
+    assert StoredImage.objects.filter(account=api.account).count() == 2 and len(stored_files()) == 2
     api.account.refresh_from_db()
     assert api.account.quota_used == 1
 
@@ -116,7 +117,7 @@ def test_more_than_four_faces_is_too_many(api: Api, isolated: Path) -> None:
         COMPARE, {"image_one_file": upload("astronaut"), "image_two_file": upload("group")}
     )
     assert response.json()["status"] == "TOO_MANY_FACES" and response.json()["image"] == "image_two"
-    nothing_left_behind(isolated, api.account)
+    nothing_left_behind(api.account)
 
 
 def test_verbose_adds_the_faces_so_the_matrix_can_be_read(api: Api) -> None:
@@ -133,7 +134,7 @@ def test_no_face_is_reported_for_that_image(api: Api, isolated: Path) -> None:
         COMPARE, {"image_one_file": upload("coffee"), "image_two_file": upload("astronaut")}
     ).json()
     assert (body["status"], body["image"]) == ("NO_FACE_DETECTED", "image_one")
-    nothing_left_behind(isolated, api.account)
+    nothing_left_behind(api.account)
 
 
 def test_auto_rotate_finds_a_sideways_face(api: Api) -> None:
@@ -164,7 +165,7 @@ def test_unreadable_files_are_corrupt(api: Api, isolated: Path, data: bytes, sta
         COMPARE, {"image_one_file": raw_upload(data), "image_two_file": upload("astronaut")}
     ).json()
     assert (body["status"], body["image"]) == (status, "image_one")
-    nothing_left_behind(isolated, api.account)
+    nothing_left_behind(api.account)
 
 
 def test_a_truncated_jpeg_is_corrupt(api: Api, isolated: Path) -> None:
@@ -173,7 +174,7 @@ def test_a_truncated_jpeg_is_corrupt(api: Api, isolated: Path) -> None:
         COMPARE, {"image_one_file": upload("astronaut"), "image_two_file": raw_upload(data[: len(data) // 2])}
     ).json()
     assert (body["status"], body["image"]) == ("CORRUPT_IMAGE", "image_two")
-    nothing_left_behind(isolated, api.account)
+    nothing_left_behind(api.account)
 
 
 @pytest.mark.parametrize("size", [(4001, 20), (20, 4001), (8, 100), (100, 8)])
@@ -185,7 +186,7 @@ def test_sides_out_of_bounds_are_refused(api: Api, isolated: Path, size: tuple[i
         {"image_one_file": raw_upload(buffer.getvalue(), "x.png"), "image_two_file": upload("astronaut")},
     ).json()
     assert body["status"] == "INVALID_IMAGE_FORMAT_OR_SIZE"
-    nothing_left_behind(isolated, api.account)
+    nothing_left_behind(api.account)
 
 
 def test_a_file_over_5_mb_is_too_big(api: Api, isolated: Path) -> None:
@@ -196,7 +197,7 @@ def test_a_file_over_5_mb_is_too_big(api: Api, isolated: Path) -> None:
         COMPARE, {"image_one_file": raw_upload(data, "big.png"), "image_two_file": upload("astronaut")}
     ).json()
     assert (body["status"], body["image"]) == ("IMAGE_FILE_SIZE_TOO_BIG", "image_one")
-    nothing_left_behind(isolated, api.account)
+    nothing_left_behind(api.account)
 
 
 def test_a_failure_while_storing_keeps_images_that_came_by_id(
@@ -214,6 +215,6 @@ def test_a_failure_while_storing_keeps_images_that_came_by_id(
     response = api.linkface(COMPARE, {"image_one_id": kept.id, "image_two_file": upload("grace_hopper")})
     assert (response.status_code, response.json()["status"]) == (500, "INTERNAL_ERROR")
     assert kept.file.name and kept.file.storage.exists(kept.file.name)
-    assert StoredImage.objects.count() == 2 and len(stored_files(isolated)) == 2
+    assert StoredImage.objects.count() == 2 and len(stored_files()) == 2
     api.account.refresh_from_db()
     assert api.account.quota_used == 1  # the failed call was not charged

@@ -54,21 +54,21 @@ def tiff_declaring(width: int, height: int) -> bytes:
 def test_a_png_decompression_bomb_is_refused(api: Api, isolated: Path) -> None:
     body = compare_with(api, png_declaring(50000, 50000), "bomb.png")
     assert (body["status"], body["image"]) == ("INVALID_IMAGE_FORMAT_OR_SIZE", "image_one")
-    nothing_left_behind(isolated, api.account)
+    nothing_left_behind(api.account)
     still_answers(api)
 
 
 def test_a_tiff_declaring_a_huge_size_is_refused(api: Api, isolated: Path) -> None:
     body = compare_with(api, tiff_declaring(200000, 200000), "huge.tif")
     assert body["status"] == "INVALID_IMAGE_FORMAT_OR_SIZE"
-    nothing_left_behind(isolated, api.account)
+    nothing_left_behind(api.account)
     still_answers(api)
 
 
 def test_a_tiff_declaring_more_data_than_it_has_is_corrupt(api: Api, isolated: Path) -> None:
     body = compare_with(api, tiff_declaring(3000, 3000), "short.tif")
     assert body["status"] == "CORRUPT_IMAGE"
-    nothing_left_behind(isolated, api.account)
+    nothing_left_behind(api.account)
 
 
 def test_a_gif_with_thousands_of_frames_uses_the_first(api: Api) -> None:
@@ -89,14 +89,14 @@ def test_a_gif_with_thousands_of_frames_uses_the_first(api: Api) -> None:
 
 def test_an_empty_upload_is_corrupt(api: Api, isolated: Path) -> None:
     assert compare_with(api, b"", "empty.jpg")["status"] == "CORRUPT_IMAGE"
-    nothing_left_behind(isolated, api.account)
+    nothing_left_behind(api.account)
 
 
 def test_a_truncated_png_is_corrupt(api: Api, isolated: Path) -> None:
     buffer = io.BytesIO()
     Image.fromarray(pixels("astronaut")).save(buffer, "PNG")
     assert compare_with(api, buffer.getvalue()[:20000], "cut.png")["status"] == "CORRUPT_IMAGE"
-    nothing_left_behind(isolated, api.account)
+    nothing_left_behind(api.account)
     still_answers(api)
 
 
@@ -137,7 +137,7 @@ def test_a_duplicated_file_field_is_an_invalid_argument(api: Api, isolated: Path
         "INVALID_ARGUMENT",
         "argument 'image_one_file': given more than once",
     )
-    nothing_left_behind(isolated, api.account)
+    nothing_left_behind(api.account)
 
 
 def test_a_linkface_body_over_the_cap_is_refused_before_reading(api: Api) -> None:
@@ -160,7 +160,7 @@ def test_a_body_without_a_length_is_not_read_at_all(api: Api, isolated: Path) ->
         CONTENT_LENGTH="",
     )
     assert (response.status_code, response.json()["status"]) == (400, "INVALID_ARGUMENT")
-    nothing_left_behind(isolated, api.account)
+    nothing_left_behind(api.account)
 
 
 def test_too_many_fields_is_an_invalid_argument(api: Api) -> None:

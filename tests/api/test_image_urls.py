@@ -95,7 +95,7 @@ def test_a_slow_server_times_out(api: Api, server: str, allowed: None, isolated:
     body = compare_url(api, f"{server}/slow.jpg").json()
     assert (body["status"], body["image"]) == ("DOWNLOAD_TIMEOUT", "image_two")
     assert time.monotonic() - started < 4
-    nothing_left_behind(isolated, api.account)
+    nothing_left_behind(api.account)
 
 
 @pytest.mark.parametrize("path", ["/to-metadata", "/to-private"])
@@ -119,7 +119,7 @@ def test_a_page_that_is_not_an_image_is_corrupt(api: Api, server: str, allowed: 
 def test_an_oversize_download_is_too_big(api: Api, server: str, allowed: None, isolated: Path) -> None:
     body = compare_url(api, f"{server}/huge.jpg").json()
     assert (body["status"], body["image"]) == ("IMAGE_FILE_SIZE_TOO_BIG", "image_two")
-    nothing_left_behind(isolated, api.account)
+    nothing_left_behind(api.account)
 
 
 def test_a_missing_page_is_a_download_error(api: Api, server: str, allowed: None) -> None:

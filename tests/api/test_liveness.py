@@ -18,9 +18,10 @@ from faceportal_capture.build import Challenge, build_capture, build_package
 from faceportal_capture.package import seal
 from resources.liveness import challenge_key
 from resources.models import LivenessChallenge, LivenessData, StoredImage
-from tests.api.conftest import Api, raw_upload, stored_files, upload
+from tests.api.conftest import Api, raw_upload, upload
 from tests.capture.conftest import raw_package
 from tests.conftest import pixels
+from tests.storage import stored_files
 
 CHALLENGE = "/resources/liveness_challenge"
 UPLOAD = "/resources/upload_liveness_data"
@@ -65,7 +66,7 @@ def test_an_uploaded_package_is_stored_and_its_challenge_used(api: Api, isolated
     stored = LivenessData.objects.get(id=body["liveness_data_id"])
     assert stored.account == api.account and stored.frames == 12 and stored.size == len(data)
     assert LivenessChallenge.objects.get(id=challenge.challenge_id).used_at is not None
-    assert any(path.suffix == ".fplv" for path in stored_files(isolated))
+    assert any(path.suffix == ".fplv" for path in stored_files())
 
 
 def test_a_package_is_accepted_once(api: Api) -> None:
@@ -123,7 +124,7 @@ def test_garbage_is_a_broken_message(api: Api, isolated: Path, data: bytes) -> N
         "broken message",
         "liveness",
     )
-    assert LivenessData.objects.count() == 0 and stored_files(isolated) == []
+    assert LivenessData.objects.count() == 0 and stored_files() == []
 
 
 def test_a_truncated_package_is_refused(api: Api) -> None:
@@ -247,7 +248,7 @@ def test_packages_past_retention_are_purged_with_their_files(
     with django_capture_on_commit_callbacks(execute=True):
         call_command("purge_images", stdout=io.StringIO())
     assert list(LivenessData.objects.values_list("id", flat=True)) == [recent_id]
-    assert [path.stem for path in stored_files(isolated) if path.suffix == ".fplv"] == [recent_id]
+    assert [path.stem for path in stored_files() if path.suffix == ".fplv"] == [recent_id]
 
 
 def test_a_package_of_another_format_version_is_refused(api: Api) -> None:

@@ -36,7 +36,7 @@ def test_a_png_selfie_comes_back_png_with_only_the_eyes_covered(
     covered = band_mask(original.shape, eye_band(face.landmarks))
     assert np.all(masked[covered] == BAND_COLOUR)
     assert np.array_equal(masked[~covered], original[~covered])
-    nothing_left_behind(isolated, api.account, quota_used=1)
+    nothing_left_behind(api.account, quota_used=1)
 
 
 def test_a_jpeg_selfie_comes_back_jpeg(api: Api) -> None:
@@ -84,7 +84,7 @@ def test_two_people_are_too_many(api: Api, isolated: Path) -> None:
         MASK, {"selfie_file": raw_upload(encode(pair, "JPEG", quality=92)), "mask_eye": "true"}
     ).json()
     assert (body["status"], body["image"]) == ("TOO_MANY_FACES", "selfie")
-    nothing_left_behind(isolated, api.account)
+    nothing_left_behind(api.account)
 
 
 def test_no_face_is_reported(api: Api) -> None:

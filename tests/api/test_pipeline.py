@@ -44,7 +44,7 @@ def test_an_expired_key_says_when_it_expired(api: Api, isolated: Path) -> None:
     body = api.linkface(COMPARE, compare_fields()).json()
     assert body["status"] == "KEY_EXPIRED"
     assert re.fullmatch(r"key expired at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d", body["reason"])
-    nothing_left_behind(isolated, api.account)
+    nothing_left_behind(api.account)
 
 
 def test_an_endpoint_the_account_may_not_call_is_refused(api: Api) -> None:
@@ -109,7 +109,7 @@ def test_an_internal_error_is_logged_and_shows_no_stack_trace(
     assert set(body) == {"status", "request_id"} and body["status"] == "INTERNAL_ERROR"
     assert "secret internals" not in response.content.decode()
     assert body["request_id"] in caplog.text and "secret internals" in caplog.text
-    nothing_left_behind(isolated, api.account)
+    nothing_left_behind(api.account)
 
 
 def test_non_utf8_in_the_query_string_is_an_encoding_error(api: Api) -> None:
@@ -132,7 +132,7 @@ def test_a_duplicated_field_is_an_invalid_argument(api: Api, isolated: Path) -> 
     response = api.linkface(COMPARE, fields)
     assert response.json()["status"] == "INVALID_ARGUMENT"
     assert response.json()["reason"] == "argument 'image_one_auto_rotate': given more than once"
-    nothing_left_behind(isolated, api.account)
+    nothing_left_behind(api.account)
 
 
 @pytest.mark.parametrize("value", ["maybe", "2", "tru"])
@@ -165,6 +165,37 @@ def test_every_call_is_recorded_without_images(api: Api) -> None:
         401,
         None,
     )
+
+
+def test_a_charge_is_on_record_even_when_the_answer_never_gets_recorded(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The history row commits with the quota charge: a worker that dies after the charge but
+    before the middleware runs (here: the middleware's write fails) leaves the charge auditable."""
+    from identity.api import history
+
+    def dies(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(history, "record_answer", dies)
+    body = api.linkface(COMPARE, compare_fields()).json()
+    (call,) = ApiCall.objects.all()
+    assert (call.request_id, call.status, call.endpoint, call.account) == (
+        body["request_id"],
+        "OK",
+        "compare",
+        api.account,
+    )
+    assert call.image_ids == [body["image_one"]["image_one_id"], body["image_two"]["image_two_id"]]
+    assert call.request_params["api_secret"] == "********"
+    api.account.refresh_from_db()
+    assert api.account.quota_used == 1
+
+
+def test_a_charged_call_has_one_history_row_completed_with_its_answer(api: Api) -> None:
+    body = api.linkface(COMPARE, compare_fields()).json()
+    (call,) = ApiCall.objects.filter(request_id=body["request_id"])
+    assert call.latency_ms > 0 and call.response_bytes > 0 and json.loads(call.response_body) == body
 
 
 def test_the_history_keeps_parameters_with_secrets_masked_and_the_answer(api: Api) -> None:

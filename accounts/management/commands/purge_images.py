@@ -1,23 +1,28 @@
-"""Deletes stored images (rows and files): those past the retention period, or all of one account."""
+"""Deletes stored images and liveness packages (rows and files) past the retention period, or
+all images of one account, and files that no row names. The rules are resources/purge.py's,
+the same the admin's purge actions use."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
 from accounts.models import ApiAccount
 from resources.models import StoredImage
-from resources.services import images_delete, images_purge_expired, liveness_expired, liveness_purge_expired
+from resources.purge import count_expired, orphans_purge, purge, purge_expired
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 class Command(BaseCommand):
     help = (
-        "Delete stored images and liveness packages older than FACEPORTAL_IMAGE_RETENTION_DAYS, "
-        "or with --account all images of one account."
+        "Delete stored images and liveness packages older than FACEPORTAL_IMAGE_RETENTION_DAYS "
+        "(and stored files that no row names, left by a crashed worker), or with --account all "
+        "images of one account. Run it daily from cron or a systemd timer."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -26,25 +31,19 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         dry_run: bool = options["dry_run"]
+        verb = "Would delete" if dry_run else "Deleted"
         if options["account"] is not None:
             account = ApiAccount.objects.filter(api_id=options["account"]).first()
             if account is None:
                 raise CommandError(f"--account: no API account with api_id {options['account']!r}")
             images = StoredImage.objects.filter(account=account)
-            scope = f"of account {account.api_id}"
-            # A list, not a lazy iterator: rows are deleted while we go through them.
-            count = images.count() if dry_run else images_delete(list(images))
-        else:
-            days = settings.FACEPORTAL_IMAGE_RETENTION_DAYS
-            scope = f"older than {days} days"
-            if dry_run:
-                cutoff = timezone.now() - timedelta(days=days)
-                count = StoredImage.objects.filter(created_at__lt=cutoff).count()
-                packages = liveness_expired()[0].count()
-            else:
-                count = images_purge_expired()
-                packages = liveness_purge_expired()
-            verb = "Would delete" if dry_run else "Deleted"
-            self.stdout.write(f"{verb} {packages} liveness package{'' if packages == 1 else 's'} {scope}.")
-        verb = "Would delete" if dry_run else "Deleted"
-        self.stdout.write(f"{verb} {count} stored image{'' if count == 1 else 's'} {scope}.")
+            count = images.count() if dry_run else purge(images).images
+            self.stdout.write(f"{verb} {plural(count, 'stored image')} of account {account.api_id}.")
+            return
+        scope = f"older than {settings.FACEPORTAL_IMAGE_RETENTION_DAYS} days"
+        purged = count_expired() if dry_run else purge_expired()
+        orphans = orphans_purge(dry_run=dry_run)
+        self.stdout.write(f"{verb} {plural(purged.packages, 'liveness package')} {scope}.")
+        self.stdout.write(f"{verb} {plural(purged.challenges, 'liveness challenge')} no longer needed.")
+        self.stdout.write(f"{verb} {plural(purged.images, 'stored image')} {scope}.")
+        self.stdout.write(f"{verb} {plural(orphans, 'stored file')} that no record names.")

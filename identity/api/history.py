@@ -1,0 +1,100 @@
+"""The call history row of an API call: started with the charge, completed with the answer.
+
+A successful call's row is inserted in the same transaction that takes its quota
+(`ApiView.succeed`), so that every charge is on record even when the worker dies before the
+answer leaves; the middleware then fills in what only the answer knows. Refused calls, which
+charge nothing, get their row from the middleware alone.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+
+from accounts.models import ApiAccount, ApiCall
+
+MASKED = "********"
+MAX_PARAM_CHARS = 256
+MAX_BODY_CHARS = 64 * 1024
+
+
+def _params_of(request: HttpRequest) -> dict[str, object]:
+    """The call's parameters for its history: query string and the form fields the view
+    parsed (a body refused before parsing is never read here), secrets masked, files by
+    name, size and type."""
+    sources = [request.GET]
+    form = getattr(request, "_post", None)
+    if form is not None:
+        sources.append(form)
+    params: dict[str, object] = {}
+    for source in sources:
+        for key in list(source)[:50]:
+            value = str(source.get(key, ""))
+            params[key[:64]] = MASKED if "secret" in key.lower() else value[:MAX_PARAM_CHARS]
+    files = getattr(request, "_files", None)
+    if files is not None:
+        for key in list(files)[:10]:
+            upload = files[key]
+            params[key[:64]] = {
+                "file": str(upload.name)[:MAX_PARAM_CHARS],
+                "bytes": upload.size,
+                "content_type": upload.content_type,
+            }
+    return params
+
+
+def _body_of(response: HttpResponse) -> str:
+    """The answer as the history keeps it: JSON and text as they were sent (capped), any
+    other body (the masked image) described by type and size."""
+    if response.streaming:
+        return ""
+    content_type = response.get("Content-Type", "")
+    if content_type.startswith(("application/json", "text/")):
+        return response.content[:MAX_BODY_CHARS].decode("utf-8", "replace")
+    return f"[{content_type}, {len(response.content)} bytes]"
+
+
+def endpoint_of(request: HttpRequest, family: str) -> str:
+    match = getattr(request, "resolver_match", None)
+    return match.url_name if match and match.url_name else f"{family}:unknown"
+
+
+def _common(request: HttpRequest) -> dict[str, object]:
+    return {
+        "client_ip": request.META.get("REMOTE_ADDR") or None,
+        "request_params": _params_of(request),
+    }
+
+
+def record_charge(request: HttpRequest, account: ApiAccount, image_ids: list[str]) -> int:
+    """The row of a call being charged, as "OK" until its answer says otherwise; returns its id."""
+    call = ApiCall.objects.create(
+        account=account,
+        endpoint=endpoint_of(request, "unknown"),
+        request_id=request.api_request_id,  # type: ignore[attr-defined]
+        status="OK",
+        http_status=200,
+        latency_ms=0,
+        image_ids=image_ids,
+        **_common(request),
+    )
+    return call.pk
+
+
+def record_answer(
+    request: HttpRequest, response: HttpResponse, *, endpoint: str, status: str, latency_ms: float, size: int
+) -> None:
+    fields = {
+        "account": getattr(request, "api_account", None),
+        "endpoint": endpoint,
+        "status": status,
+        "http_status": response.status_code,
+        "latency_ms": round(latency_ms, 3),
+        "request_bytes": size,
+        "response_bytes": len(response.content) if not response.streaming else 0,
+        "response_body": _body_of(response),
+        "image_ids": getattr(request, "api_image_ids", []),
+        **_common(request),
+    }
+    charged = getattr(request, "api_call_id", None)
+    if charged is None or not ApiCall.objects.filter(pk=charged).update(**fields):
+        ApiCall.objects.create(request_id=request.api_request_id, **fields)  # type: ignore[attr-defined]
