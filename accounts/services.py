@@ -14,14 +14,15 @@ import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
-from accounts.models import ApiAccount
+from accounts.models import ApiAccount, ApiCall
 
 
 class AccountError(Exception):
@@ -158,3 +159,29 @@ def quota_consume(account: ApiAccount) -> bool:
         )
         == 1
     )
+
+
+# The history status of a call that was charged but whose worker died before the answer was
+# made (its row is still as the charge wrote it: no HTTP status). Never sent to a client.
+UNANSWERED = "UNANSWERED"
+# Far past the worker timeout: no call is still in flight this long after it started, so a
+# charge's row still incomplete, or a stored file still without its row, has no worker behind it.
+IN_FLIGHT_LIMIT = timedelta(minutes=10)
+
+
+def unanswered_refund(*, now: datetime | None = None, grace: timedelta = IN_FLIGHT_LIMIT) -> int:
+    """Gives back the quota of calls charged for an answer that was never made, and marks
+    their history rows UNANSWERED; returns how many. The charge and its row commit together
+    (identity.api.base.ApiView.succeed) and the middleware completes the row before the answer
+    is sent, so an incomplete row means the client got no answer."""
+    cutoff = (now or timezone.now()) - grace
+    incomplete = ApiCall.objects.filter(status="OK", http_status=0, created_at__lt=cutoff)
+    refunded = 0
+    for call_id, account_id in incomplete.values_list("pk", "account_id"):
+        with transaction.atomic():
+            # Conditional, so that two purges running at once refund a call once.
+            if not ApiCall.objects.filter(pk=call_id, http_status=0, status="OK").update(status=UNANSWERED):
+                continue
+            ApiAccount.objects.filter(pk=account_id, quota_used__gt=0).update(quota_used=F("quota_used") - 1)
+            refunded += 1
+    return refunded

@@ -94,12 +94,23 @@ if env_str("DATABASE_URL"):
             env_str("FACEPORTAL_DB_CONNECT_TIMEOUT", "5")
         )
 else:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)  # SQLite creates the file, not its folder
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(DATA_DIR / "faceportal.sqlite3"),
             # Concurrent API calls write quota and history: wait for the lock, don't fail.
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            # Write-ahead logging lets readers run beside the one writer, and with
+            # synchronous=NORMAL a commit no longer waits for the disk (a power cut can lose
+            # the last commits, never corrupt the file): every call commits twice.
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+            # A worker keeps its connection: opening and closing one per request (each close of
+            # a WAL database checkpoints it) cost about a millisecond and a half per call.
+            "CONN_MAX_AGE": 600,
         }
     }
 

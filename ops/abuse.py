@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -55,10 +55,14 @@ from ops.load import (
     photo,
     running_instance,
 )
+from ops.nginx import NginxMissing, running_nginx
 
 Samples = Sequence[float] | npt.NDArray[np.float64]
 SECTIONS = ("timing", "ssrf", "oversize", "slowloris")
 REDIRECT_HOST = "127.0.0.2"  # a loopback address of its own, so that allowing it allows nothing else
+# Slow clients against nginx: far more than gunicorn has workers, far fewer than nginx's
+# worker_connections (ops/nginx.py).
+NGINX_SLOW_CLIENTS = 200
 FAST_SECONDS = 5.0  # a refusal that takes longer than this is holding a worker for nothing
 # gunicorn log lines that mean a worker died or an error escaped the application.
 CRASH_PATTERN = re.compile(r"WORKER TIMEOUT|was sent SIG|Exception in worker|Traceback|Worker failed to boot")
@@ -815,21 +819,30 @@ def send_once(port: int, call: Call, timeout: float = 30.0) -> Reply:
 
 
 def run_slowloris(
-    *, workers: int, threads: int, seconds: float, env: Mapping[str, str], interval: float = 0.2
+    *,
+    workers: int,
+    threads: int,
+    seconds: float,
+    env: Mapping[str, str],
+    interval: float = 0.2,
+    behind_nginx: bool = False,
 ) -> tuple[list[Check], SlowLorisResult]:
     """A fresh instance, `seconds` of slow clients (half in headers, half in bodies), normal detect
-    calls meanwhile, then one call after they left."""
-    mode = "gthread" if threads > 1 else "sync"
+    calls meanwhile, then one call after they left; with `behind_nginx`, every client goes through
+    nginx (ops/nginx.py), as the documented deployment has it."""
+    mode = ("nginx+" if behind_nginx else "") + ("gthread" if threads > 1 else "sync")
     slow_count = 2 * workers * threads + 2  # more than there are worker threads to hold
-    with running_instance(workers=workers, threads=threads, env=env) as instance:
+    if behind_nginx:
+        slow_count = NGINX_SLOW_CLIENTS  # nginx holds waiting clients in its event loop, not in workers
+    with ExitStack() as stack:
+        instance = stack.enter_context(running_instance(workers=workers, threads=threads, env=env))
+        port = stack.enter_context(running_nginx(instance.port)) if behind_nginx else instance.port
         call = detect_call(instance.credentials, photo("grace_hopper"))
-        baseline = float(np.median([send_once(instance.port, call).latency_ms for _ in range(5)]))
+        baseline = float(np.median([send_once(port, call).latency_ms for _ in range(5)]))
         result = SlowLorisResult(mode, workers, threads, slow_count, seconds, baseline)
         stop = threading.Event()
         attackers = [
-            threading.Thread(
-                target=trickle, args=(instance.port, stop, interval, index % 2 == 1), daemon=True
-            )
+            threading.Thread(target=trickle, args=(port, stop, interval, index % 2 == 1), daemon=True)
             for index in range(slow_count)
         ]
         with watched(instance, f"slowloris/{mode}") as health:
@@ -838,7 +851,7 @@ def run_slowloris(
             time.sleep(min(1.0, seconds / 4))  # the slow clients take their places first
             deadline = time.monotonic() + seconds
             while (left := deadline - time.monotonic()) > 0:
-                reply = send_once(instance.port, call, timeout=max(1.0, min(5.0, left)))
+                reply = send_once(port, call, timeout=max(1.0, min(5.0, left)))
                 result.attempts += 1
                 if reply.status == 200:
                     result.succeeded += 1
@@ -848,7 +861,7 @@ def run_slowloris(
             stop.set()
             for attacker in attackers:
                 attacker.join(timeout=15)
-            recovered = send_once(instance.port, call)
+            recovered = send_once(port, call)
             if recovered.status == 200:
                 result.recovered_ms = recovered.latency_ms
     return slowloris_checks(result) + health, result
@@ -982,10 +995,18 @@ def run_sections(args: argparse.Namespace) -> tuple[list[Check], dict[str, Any],
                 record["oversize"] = rows
     if "slowloris" in args.sections:
         results = []
-        for threads in (1, args.slowloris_threads):
-            found, result = run_slowloris(
-                workers=args.workers, threads=threads, seconds=args.slowloris_seconds, env=env
-            )
+        for threads, behind_nginx in ((1, False), (args.slowloris_threads, False), (1, True)):
+            try:
+                found, result = run_slowloris(
+                    workers=args.workers,
+                    threads=threads,
+                    seconds=args.slowloris_seconds,
+                    env=env,
+                    behind_nginx=behind_nginx,
+                )
+            except NginxMissing as missing:
+                checks.append(Check("slowloris/nginx+sync", "run behind nginx", False, str(missing), False))
+                continue
             checks += found
             results.append(result)
         record["slowloris"] = [result.summary() for result in results]

@@ -26,11 +26,10 @@ from django.core.files.storage import Storage, default_storage
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
+from accounts.services import IN_FLIGHT_LIMIT
 from resources.models import LivenessChallenge, LivenessData, StoredImage
 
 CHUNK = 500
-# A file younger than this may belong to a call whose transaction has not committed yet.
-ORPHAN_GRACE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -120,11 +119,14 @@ def _listdir(storage: Storage, folder: str) -> tuple[list[str], list[str]]:
         return [], []
 
 
-def orphan_files(*, now: datetime | None = None, storage: Storage | None = None) -> list[str]:
-    """Names of stored files that no row names, older than ORPHAN_GRACE. One listing per
-    shard folder and one query per shard; the modification time is asked only of orphans."""
+def orphan_files(
+    *, now: datetime | None = None, grace: timedelta = IN_FLIGHT_LIMIT, storage: Storage | None = None
+) -> list[str]:
+    """Names of stored files that no row names, older than `grace` (a younger file may belong
+    to a call whose transaction has not committed yet). One listing per shard folder and one
+    query per shard; only orphans are asked their age."""
     storage = storage or default_storage
-    cutoff = (now or timezone.now()) - ORPHAN_GRACE
+    cutoff = (now or timezone.now()) - grace
     orphans = []
     for top, model in STORED_FOLDERS:
         for shard in sorted(_listdir(storage, top)[0]):
@@ -143,9 +145,11 @@ def orphan_files(*, now: datetime | None = None, storage: Storage | None = None)
     return orphans
 
 
-def orphans_purge(*, now: datetime | None = None, dry_run: bool = False) -> int:
+def orphans_purge(
+    *, now: datetime | None = None, grace: timedelta = IN_FLIGHT_LIMIT, dry_run: bool = False
+) -> int:
     """Deletes the files orphan_files finds; returns how many (would) go."""
-    orphans = orphan_files(now=now)
+    orphans = orphan_files(now=now, grace=grace)
     if not dry_run:
         for name in orphans:
             default_storage.delete(name)

@@ -66,13 +66,14 @@ def _common(request: HttpRequest) -> dict[str, object]:
 
 
 def record_charge(request: HttpRequest, account: ApiAccount, image_ids: list[str]) -> int:
-    """The row of a call being charged, as "OK" until its answer says otherwise; returns its id."""
+    """The row of a call being charged, as "OK" until its answer says otherwise, with no HTTP
+    status until then (accounts.services.unanswered_refund looks for rows left so); returns its id."""
     call = ApiCall.objects.create(
         account=account,
         endpoint=endpoint_of(request, "unknown"),
         request_id=request.api_request_id,  # type: ignore[attr-defined]
         status="OK",
-        http_status=200,
+        http_status=0,
         latency_ms=0,
         image_ids=image_ids,
         **_common(request),

@@ -12,6 +12,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import ApiAccount, ApiCall
+from accounts.services import IN_FLIGHT_LIMIT, UNANSWERED, unanswered_refund
 from tests.api.conftest import Api, nothing_left_behind, upload
 
 COMPARE = "/identity/compare_faces_in_two_images"
@@ -190,12 +191,22 @@ def test_a_charge_is_on_record_even_when_the_answer_never_gets_recorded(
     assert call.request_params["api_secret"] == "********"
     api.account.refresh_from_db()
     assert api.account.quota_used == 1
+    # The daily job gives such a charge back once no worker can still be answering it.
+    assert unanswered_refund() == 0
+    assert unanswered_refund(now=timezone.now() + IN_FLIGHT_LIMIT + timedelta(seconds=1)) == 1
+    call.refresh_from_db()
+    api.account.refresh_from_db()
+    assert (call.status, api.account.quota_used) == (UNANSWERED, 0)
+    assert unanswered_refund(now=timezone.now() + 2 * IN_FLIGHT_LIMIT) == 0  # once only
 
 
 def test_a_charged_call_has_one_history_row_completed_with_its_answer(api: Api) -> None:
     body = api.linkface(COMPARE, compare_fields()).json()
     (call,) = ApiCall.objects.filter(request_id=body["request_id"])
     assert call.latency_ms > 0 and call.response_bytes > 0 and json.loads(call.response_body) == body
+    assert unanswered_refund(now=timezone.now() + 2 * IN_FLIGHT_LIMIT) == 0
+    api.account.refresh_from_db()
+    assert api.account.quota_used == 1
 
 
 def test_the_history_keeps_parameters_with_secrets_masked_and_the_answer(api: Api) -> None:

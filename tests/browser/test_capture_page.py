@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -24,26 +23,11 @@ from accounts.services import account_create
 from faceportal_capture.package import open_package
 from resources.liveness import challenge_key
 from resources.models import LivenessData
+from tests.browser.conftest import CHROMIUM, require_browser
 from tests.conftest import pixels
 
-CHROMIUM = Path("/usr/bin/chromium")
 WIDTH, HEIGHT, FPS, SECONDS = 640, 480, 12, 4
 RESULT_TIMEOUT_MS = 60_000
-
-
-def require_browser() -> None:
-    problems = []
-    if not CHROMIUM.exists():
-        problems.append(f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        problems.append("Playwright for Python is missing (pip install -r requirements-dev.txt)")
-    if problems:
-        message = "browser test needs " + "; ".join(problems)
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 def write_fake_camera(path: Path) -> Path:

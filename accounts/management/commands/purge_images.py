@@ -1,17 +1,20 @@
-"""Deletes stored images and liveness packages (rows and files) past the retention period, or
-all images of one account, and files that no row names. The rules are resources/purge.py's,
+"""The daily maintenance job: deletes stored images and liveness packages (rows and files) past
+the retention period, or all images of one account; sweeps what a killed worker can leave (files
+that no row names, charges for answers never made). The purge rules are resources/purge.py's,
 the same the admin's purge actions use."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import ApiAccount
+from accounts.services import IN_FLIGHT_LIMIT, unanswered_refund
+from resources import purge as purging
 from resources.models import StoredImage
-from resources.purge import count_expired, orphans_purge, purge, purge_expired
 
 
 def plural(count: int, noun: str) -> str:
@@ -21,13 +24,22 @@ def plural(count: int, noun: str) -> str:
 class Command(BaseCommand):
     help = (
         "Delete stored images and liveness packages older than FACEPORTAL_IMAGE_RETENTION_DAYS "
-        "(and stored files that no row names, left by a crashed worker), or with --account all "
-        "images of one account. Run it daily from cron or a systemd timer."
+        "or with --account all images of one account; also deletes stored files that no row names "
+        "and gives back the quota of calls whose answer was never made (both left by a killed "
+        "worker). Run it daily from cron or a systemd timer."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
         parser.add_argument("--account", metavar="API_ID", help="delete every image of this account instead")
+        parser.add_argument(
+            "--grace",
+            type=float,
+            metavar="MINUTES",
+            default=IN_FLIGHT_LIMIT.total_seconds() / 60,
+            help="how old a file without row or an unanswered charge must be to go (default "
+            f"{IN_FLIGHT_LIMIT.total_seconds() / 60:.0f}, past any call in flight; 0 only when none is)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         dry_run: bool = options["dry_run"]
@@ -37,13 +49,19 @@ class Command(BaseCommand):
             if account is None:
                 raise CommandError(f"--account: no API account with api_id {options['account']!r}")
             images = StoredImage.objects.filter(account=account)
-            count = images.count() if dry_run else purge(images).images
+            count = images.count() if dry_run else purging.purge(images).images
             self.stdout.write(f"{verb} {plural(count, 'stored image')} of account {account.api_id}.")
             return
         scope = f"older than {settings.FACEPORTAL_IMAGE_RETENTION_DAYS} days"
-        purged = count_expired() if dry_run else purge_expired()
-        orphans = orphans_purge(dry_run=dry_run)
+        purged = purging.count_expired() if dry_run else purging.purge_expired()
+        grace = timedelta(minutes=options["grace"])
+        orphans = purging.orphans_purge(dry_run=dry_run, grace=grace)
+        refunded = 0 if dry_run else unanswered_refund(grace=grace)
         self.stdout.write(f"{verb} {plural(purged.packages, 'liveness package')} {scope}.")
         self.stdout.write(f"{verb} {plural(purged.challenges, 'liveness challenge')} no longer needed.")
         self.stdout.write(f"{verb} {plural(purged.images, 'stored image')} {scope}.")
         self.stdout.write(f"{verb} {plural(orphans, 'stored file')} that no record names.")
+        if not dry_run:
+            self.stdout.write(
+                f"Gave back {plural(refunded, 'call')} of quota charged for answers never made."
+            )
