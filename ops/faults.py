@@ -398,7 +398,8 @@ def report(runs: Sequence[FaultRun]) -> str:
             f"{run.longest_wait:.2f} s",
             f"{run.charged} / {run.successes}",
             f"{len(run.rows_without_object)} rows, {len(run.objects_without_row)} objects",
-            f"charged {run.charged_after_sweep}, {len(run.objects_after_sweep)} objects",
+            f"charged {run.charged_after_sweep} ({run.charged - run.charged_after_sweep} given back), "
+            f"{len(run.objects_after_sweep)} objects",
             "; ".join(run.problems()) or "ok",
         )
         for run in runs

@@ -2,8 +2,10 @@
 
 A successful call's row is inserted in the same transaction that takes its quota
 (`ApiView.succeed`), so that every charge is on record even when the worker dies before the
-answer leaves; the middleware then fills in what only the answer knows. Refused calls, which
-charge nothing, get their row from the middleware alone.
+answer leaves; the middleware fills in what only the answer knows once the WSGI server has
+written the answer (response.close()). Refused calls, which charge nothing, get their row
+then too. A charged row left incomplete therefore means no answer left, and
+`accounts.services.unanswered_refund` gives that charge back.
 """
 
 from __future__ import annotations

@@ -85,9 +85,17 @@ def _record(
         },
     )
     metrics.observe_call(endpoint, status, latency_ms / 1000)
-    try:
-        history.record_answer(
-            request, response, endpoint=endpoint, status=status, latency_ms=latency_ms, size=size
-        )
-    except Exception:  # history must never turn an answer into an error
-        log.exception("could not record call %s", request_id)
+
+    def complete_history() -> None:
+        try:
+            history.record_answer(
+                request, response, endpoint=endpoint, status=status, latency_ms=latency_ms, size=size
+            )
+        except Exception:  # history must never turn an answer into an error
+            log.exception("could not record call %s", request_id)
+
+    # Run by response.close(), which the WSGI server calls once it has written the answer to
+    # the socket: a worker killed before then leaves a charged call's row as the charge wrote
+    # it, and purge_images gives that charge back (no answer left), not only when the kill
+    # came before the answer was made.
+    response._resource_closers.append(complete_history)  # type: ignore[attr-defined]  # close()'s list

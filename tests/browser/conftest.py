@@ -52,18 +52,37 @@ def screenshot_dir() -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
+
+
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """One headless chromium for the session; each test opens its own context."""
+    """One headless chromium per test module; each test opens its own context.
+
+    Playwright's sync API keeps an asyncio loop running in this thread while it is open, and
+    Django refuses database queries under a running loop unless DJANGO_ALLOW_ASYNC_UNSAFE is
+    set: the tests query the database between browser steps, so it is set while the browser is
+    open and removed after, so that no later test or subprocess (check --deploy refuses it)
+    inherits it."""
     require_browser()
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    previous = os.environ.get(ASYNC_UNSAFE)
+    os.environ[ASYNC_UNSAFE] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            )
+            try:
+                yield browser
+            finally:
+                browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop(ASYNC_UNSAFE, None)
+        else:
+            os.environ[ASYNC_UNSAFE] = previous
 
 
 @dataclass

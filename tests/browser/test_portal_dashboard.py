@@ -3,7 +3,6 @@ the secret handed to the try-it pages through sessionStorage, a rotation, and a 
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 import pytest
@@ -12,11 +11,6 @@ from django.utils import timezone
 from accounts.models import ApiAccount, ApiCall
 from accounts.services import hash_secret
 from tests.browser.conftest import Browsing, make_user
-
-# Playwright's sync API keeps an asyncio loop on the main thread, where Django then refuses
-# database calls; nothing runs concurrently here, so allow them. (This belongs once in
-# tests/browser/conftest.py.) Set at import, before the session's chromium starts.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 def add_history(account: ApiAccount) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -18,11 +17,6 @@ from accounts.models import ApiCall
 from accounts.services import account_create
 from tests.browser.conftest import Browsing, make_user
 from tests.conftest import encode, pixels
-
-# Playwright's sync API keeps an asyncio loop on the main thread, where Django then refuses
-# database calls; nothing runs concurrently here, so allow them (see the report: this belongs
-# in tests/browser/conftest.py). Set at import, before the session's chromium starts.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ERRORS = [("NO_FACE_DETECTED", 400), ("INVALID_ARGUMENT", 400), ("RATE_LIMIT_EXCEEDED", 429)]
 ENDPOINTS = ["detect", "compare", "mask", "liveness_verification"]

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,12 +33,6 @@ from identity.engine.masking import BAND_COLOUR, eye_band
 from resources.liveness import challenge_body, challenge_issue
 from tests.browser.conftest import Browsing, make_user
 from tests.conftest import encode, pixels
-
-# Playwright's sync API keeps an asyncio loop on the main thread, where Django then refuses
-# database calls; nothing runs concurrently with them here, so allow them (as the other
-# portal browser tests do; it belongs in tests/browser/conftest.py). Set at import, before
-# the session's chromium starts.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -112,11 +107,23 @@ def answer(page: Any) -> dict[str, Any]:
     return dict(json.loads(page.locator("#try-raw").text_content() or "{}"))
 
 
+def history_row(request_id: str | None, seconds: float = 5.0) -> ApiCall:
+    """The call's history row once it is complete: the server completes it after writing the
+    answer (identity/api/history.py), so the browser can be a moment ahead of it."""
+    deadline = time.monotonic() + seconds
+    while True:
+        call = ApiCall.objects.filter(request_id=request_id).first()
+        if (call is not None and call.http_status) or time.monotonic() > deadline:
+            assert call is not None, f"no history row for {request_id}"
+            return call
+        time.sleep(0.02)
+
+
 def recorded_call(page: Any, key: Key, endpoint: str, status: str, http_status: int) -> ApiCall:
     """The call the page made is in the history, and the page links to it by its request id."""
     link = page.locator("#try-request-id a")
     request_id = link.text_content()
-    call = ApiCall.objects.get(request_id=request_id)
+    call = history_row(request_id)
     assert (call.account_id, call.endpoint, call.status, call.http_status) == (
         key.account.pk,
         endpoint,
@@ -247,7 +254,7 @@ def test_detect_shows_refusals_with_their_code_and_request_id(
     # A key that was not recognised cannot put a call into anyone's history: no link to it.
     request_id = page.locator("#try-request-id .mono").text_content()
     assert page.locator("#try-request-id a").count() == 0
-    call = ApiCall.objects.get(request_id=request_id)
+    call = history_row(request_id)
     assert (call.account, call.status, call.http_status) == (None, "AUTHORIZATION_ERROR", 403)
     browsing.shot("try-detect-refused")
 
