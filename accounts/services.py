@@ -169,8 +169,8 @@ def quota_consume(account: ApiAccount) -> bool:
     )
 
 
-# The history status of a call that was charged but whose worker died before the answer was
-# made (its row is still as the charge wrote it: no HTTP status). Never sent to a client.
+# The history status of a call that was charged but whose worker died before its answer was
+# written (its row is still as the charge wrote it: no HTTP status). Never sent to a client.
 UNANSWERED = "UNANSWERED"
 # Far past the worker timeout: no call is still in flight this long after it started, so a
 # charge's row still incomplete, or a stored file still without its row, has no worker behind it.
@@ -178,7 +178,7 @@ IN_FLIGHT_LIMIT = timedelta(minutes=10)
 
 
 def unanswered_refund(*, now: datetime | None = None, grace: timedelta = IN_FLIGHT_LIMIT) -> int:
-    """Gives back the quota of calls charged for an answer that was never made, and marks
+    """Gives back the quota of calls charged for an answer that was never sent, and marks
     their history rows UNANSWERED; returns how many. The charge and its row commit together
     (identity.api.base.ApiView.succeed) and the middleware completes the row only once the
     answer has been written to the socket, so an incomplete row means no answer left."""

@@ -177,7 +177,7 @@ class FaultRun:
     # Calls made once the fault was lifted: the service should have recovered by then.
     after_fault: list[Outcome] = field(default_factory=list)
     # The same books after the daily maintenance job (purge_images) has swept what a killed
-    # worker leaves: files without rows, and charges for answers that were never made.
+    # worker leaves: files without rows, and charges for answers that were never sent.
     charged_after_sweep: int = 0
     objects_after_sweep: list[str] = field(default_factory=list)
 

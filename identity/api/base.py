@@ -100,7 +100,7 @@ class ApiView(APIView):
         writes of the endpoint's own) and starts the call's history row, all in one
         transaction: everything or nothing. The row commits with the charge so that a worker
         killed before the answer leaves is still on record as charged (the middleware
-        completes the row once the answer is made)."""
+        completes the row once the answer is written: identity/api/history.py)."""
         stored: dict[str, StoredImage] = {}
         created: list[StoredImage] = []
         django_request = self.request._request

@@ -1,6 +1,7 @@
 // The liveness capture page (templates/liveness/capture.html): camera -> challenge -> capture
 // -> upload -> verification, all against this service's own API.
 import { captureLiveness } from "./faceportal-capture.js";
+import { formatMeasurement } from "./measurements.js";
 
 const API = {
   challenge: "/resources/liveness_challenge",
@@ -105,22 +106,6 @@ function formatScore(value) {
   return typeof value === "number" ? value.toFixed(3) : "–";
 }
 
-const MAX_LISTED = 8;
-
-// Measurements are JSON: numbers to 4 places, long lists shortened, objects as key=value.
-function formatValue(value) {
-  if (typeof value === "number") return Number.isInteger(value) ? String(value) : String(+value.toFixed(4));
-  if (typeof value === "string") return value;
-  if (typeof value === "boolean" || value === null || value === undefined) return String(value);
-  if (Array.isArray(value)) {
-    if (value.length === 0) return "none";
-    const shown = value.slice(0, MAX_LISTED).map(formatValue).join(", ");
-    return value.length > MAX_LISTED ? `[${shown}, … ${value.length} in all]` : `[${shown}]`;
-  }
-  const parts = Object.entries(value).map(([key, item]) => `${key}=${formatValue(item)}`);
-  return `(${parts.join(" ")})`;
-}
-
 function verdict(element, good, text) {
   element.textContent = text;
   element.className = good ? "good" : "bad";
@@ -162,7 +147,7 @@ function showResult(body, selfieBlob) {
       const item = document.createElement("li");
       const label = document.createElement("b");
       label.textContent = `${key}: `;
-      item.append(label, formatValue(value));
+      item.append(label, formatMeasurement(value));
       list.append(item);
     }
     measures.append(list);

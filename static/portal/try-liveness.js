@@ -1,26 +1,11 @@
 // Try liveness verification (templates/portal/try_liveness.html): hack_score and verify_score
 // read against their documented thresholds, the selfie, and one row per liveness cue.
+import { formatMeasurement } from "../capture/measurements.js";
 import { $, element, formatNumber, imageSource, rememberStored, sourceUrl, startTryPage } from "./tryit.js";
 
 const visual = $("liveness-visual");
 const HACK_THRESHOLD = Number(visual.dataset.hackThreshold);
 const SAME_PERSON = Number(visual.dataset.samePerson);
-const MAX_LISTED = 8;
-
-// Measurements are JSON: numbers to 4 places, long lists shortened, objects as key=value.
-function formatValue(value) {
-  if (typeof value === "number") return Number.isInteger(value) ? String(value) : String(+value.toFixed(4));
-  if (typeof value === "string") return value;
-  if (typeof value === "boolean" || value === null || value === undefined) return String(value);
-  if (Array.isArray(value)) {
-    if (value.length === 0) return "none";
-    const shown = value.slice(0, MAX_LISTED).map(formatValue).join(", ");
-    return value.length > MAX_LISTED ? `[${shown}, … ${value.length} in all]` : `[${shown}]`;
-  }
-  return Object.entries(value)
-    .map(([key, item]) => `${key}=${formatValue(item)}`)
-    .join(" ");
-}
 
 function verdict(target, good, text) {
   target.replaceChildren(element("span", { className: `badge ${good ? "ok" : "err"}`, text }));
@@ -33,7 +18,7 @@ function cueRow([cue, entry]) {
     { className: "measures" },
     Object.entries(entry || {})
       .filter(([key]) => key !== "score" && key !== "passed")
-      .map(([key, value]) => element("li", {}, [element("b", { text: `${key}: ` }), formatValue(value)])),
+      .map(([key, value]) => element("li", {}, [element("b", { text: `${key}: ` }), formatMeasurement(value)])),
   );
   return element("tr", { attrs: { "data-cue": cue } }, [
     element("th", { attrs: { scope: "row" } }, [element("code", { text: cue })]),

@@ -237,6 +237,34 @@ def test_detect_draws_every_face_with_its_landmarks(browsing: Browsing, key: Key
     no_page_errors(browsing)
 
 
+def test_a_try_it_call_is_in_the_history_pages_then_the_user_signs_out(
+    browsing: Browsing, key: Key, tmp_path: Path
+) -> None:
+    """The whole round an integrator makes in the browser: try an endpoint, find the call in
+    the history list and its detail with the status it answered, sign out."""
+    page = open_try_page(browsing, key, "detect")
+    page.set_input_files("#detect-file", str(write_photo(tmp_path, "grace_hopper", "hopper.jpg")))
+    call_and_wait(page, "Detect faces")
+    request_id = answer(page)["request_id"]
+    history_row(request_id)
+
+    page.get_by_role("navigation", name="Portal").get_by_role("link", name="Calls").click()
+    row = page.locator("tr", has=page.get_by_role("link", name=request_id))
+    assert row.locator(".badge").text_content() == "OK"
+    assert "Detect faces" in (row.text_content() or "")
+    row.get_by_role("link", name=request_id).click()
+    assert page.locator("h1 .request-id").text_content() == request_id
+    assert page.locator(".badge.ok").first.is_visible()
+    assert key.secret not in page.content()  # the parameters show it masked
+    browsing.shot("history-after-try")
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{browsing.base_url}/portal/login/")
+    browsing.go("/portal/calls/")
+    assert page.url.startswith(f"{browsing.base_url}/portal/login/")  # signed out: back to sign-in
+    assert request_id not in page.content()
+
+
 def test_detect_shows_refusals_with_their_code_and_request_id(
     browsing: Browsing, key: Key, tmp_path: Path
 ) -> None:

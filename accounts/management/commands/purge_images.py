@@ -1,6 +1,6 @@
 """The daily maintenance job: deletes stored images and liveness packages (rows and files) past
 the retention period, or all images of one account; sweeps what a killed worker can leave (files
-that no row names, charges for answers never made). The purge rules are resources/purge.py's,
+that no row names, charges for answers never sent). The purge rules are resources/purge.py's,
 the same the admin's purge actions use."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class Command(BaseCommand):
     help = (
         "Delete stored images and liveness packages older than FACEPORTAL_IMAGE_RETENTION_DAYS "
         "or with --account all images of one account; also deletes stored files that no row names "
-        "and gives back the quota of calls whose answer was never made (both left by a killed "
+        "and gives back the quota of calls whose answer was never sent (both left by a killed "
         "worker). Run it daily from cron or a systemd timer."
     )
 
@@ -63,5 +63,5 @@ class Command(BaseCommand):
         self.stdout.write(f"{verb} {plural(orphans, 'stored file')} that no record names.")
         if not dry_run:
             self.stdout.write(
-                f"Gave back {plural(refunded, 'call')} of quota charged for answers never made."
+                f"Gave back {plural(refunded, 'call')} of quota charged for answers never sent."
             )
