@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from accounts import services
@@ -77,3 +77,10 @@ def test_purge_images_keeps_orphans_younger_than_a_call_can_take() -> None:
     out = StringIO()
     call_command("purge_images", stdout=out)
     assert default_storage.exists(left) and "Deleted 0 stored files that no record names." in out.getvalue()
+
+
+def test_a_negative_grace_is_refused_before_anything_is_deleted() -> None:
+    left = orphan("images", "jpg")
+    with pytest.raises(CommandError, match="--grace"):
+        call_command("purge_images", "--grace", "-5", stdout=StringIO())
+    assert default_storage.exists(left)

@@ -42,6 +42,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not options["grace"] >= 0:  # a negative grace would reach files of calls in flight
+            raise CommandError(f"--grace: minutes must be 0 or more, not {options['grace']}")
         dry_run: bool = options["dry_run"]
         verb = "Would delete" if dry_run else "Deleted"
         if options["account"] is not None:
