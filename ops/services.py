@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -77,7 +78,7 @@ def _stop_process(process: subprocess.Popen[bytes] | None, grace: float) -> None
         process.wait(timeout=10)
 
 
-class Service:
+class Service(ABC):
     """One server process with its own directory and port, restartable with its data."""
 
     name = "service"
@@ -86,22 +87,22 @@ class Service:
         self.root = root
         self.port = free_port()
 
-    def start(self, timeout: float = 60) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def start(self, timeout: float = 60) -> None: ...
 
-    def stop(self, timeout: float = 30) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def stop(self, timeout: float = 30) -> None: ...
 
     def restart(self, timeout: float = 60) -> None:
         self.stop()
         self.start(timeout)
 
-    def is_running(self) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def is_running(self) -> bool: ...
 
     @property
-    def env(self) -> dict[str, str]:
-        raise NotImplementedError
+    @abstractmethod
+    def env(self) -> dict[str, str]: ...
 
     def describe(self) -> str:
         return f"{self.name} on 127.0.0.1:{self.port}"
