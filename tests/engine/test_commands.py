@@ -57,11 +57,13 @@ def test_evaluate_faces_reports_and_ends_with_one_json_line(photo_folder: Path, 
     )
     lines = run("evaluate_faces", "--pairs", str(pairs), "--root", str(photo_folder), "--processes", "1")
     report = json.loads(lines[-1])
-    assert set(report) == {"pairs", "failed", "accuracy", "tar_at_far", "confidence_far"}
+    assert set(report) == {"pairs", "failed", "accuracy", "tar_at_far", "confidence_far", "confidence_tar"}
     assert (report["pairs"], report["failed"]) == (5, 1)  # the cat has no face
     assert report["accuracy"] == 1.0
     assert set(report["tar_at_far"]) == {"1e-1", "1e-2", "1e-3"}
     assert set(report["confidence_far"]) == {"0.4", "0.5", "0.6", "0.7", "0.8", "0.9"}
+    # Both same-person pairs (a photo and its resized copy) pass the vendor's 0.7.
+    assert report["confidence_tar"]["0.7"] == 1.0
     assert any(line.startswith("best accuracy") for line in lines)
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from identity.engine import calibration_fit
+from identity.engine import calibration_fit, evaluation
 from identity.engine.calibration import Calibration, documented_far
 from identity.engine.evaluation import best_accuracy, pair_report, tar_at_far
 
@@ -72,3 +73,56 @@ def test_a_failed_pair_counts_as_rejected() -> None:
 def test_documented_rates() -> None:
     assert documented_far(0.4) == pytest.approx(1e-1)
     assert documented_far(0.9) == pytest.approx(1e-6)
+
+
+def test_people_with_several_photos_are_told_apart() -> None:
+    several = calibration_fit.with_several_photos(["a", "b", "a", "c", "c", "c"])
+    assert several.tolist() == [True, False, True, True, True, True]
+
+
+def test_the_stricter_fit_takes_the_higher_similarity_at_each_knot() -> None:
+    rng = np.random.default_rng(1)
+    loose = calibration_fit.fit_knots(rng.normal(0.0, 0.1, 200_000))
+    strict = calibration_fit.fit_knots(rng.normal(0.05, 0.1, 200_000))
+    combined = calibration_fit.stricter_knots(loose, strict)
+    for a, b, both in zip(loose, strict, combined, strict=True):
+        assert both.similarity == max(a.similarity, b.similarity)
+    assert all(y.similarity > x.similarity for x, y in pairwise(combined))
+
+
+def test_the_rate_interval_covers_the_measured_rate() -> None:
+    low, high = calibration_fit.rate_interval(10, 1_000_000)
+    assert low < 1e-5 < high
+    assert (low, high) == pytest.approx((4.8e-6, 1.84e-5), rel=0.02)  # Clopper-Pearson, 95%
+    assert calibration_fit.rate_interval(0, 1000)[0] == 0.0
+    assert calibration_fit.rate_interval(0, 1000)[1] == pytest.approx(3.7e-3, rel=0.01)
+
+
+def test_a_check_within_a_factor_of_two_is_flagged_so() -> None:
+    knots = calibration_fit.fit_knots(np.linspace(0, 1, 2_000_000))
+    rows = calibration_fit.held_out_check(np.linspace(0, 1, 2_000_000), knots)
+    measurable = [row for row in rows if row["measurable"]]
+    assert measurable and all(row["within_factor_2"] for row in measurable)
+    # Scores 0.2 higher: three times the target rate at 0.4 (similarity 0.9).
+    shifted = calibration_fit.held_out_check(np.linspace(0.2, 1.2, 2_000_000), knots)
+    assert shifted[0]["ratio"] == pytest.approx(3.0, rel=0.01)
+    assert not shifted[0]["within_factor_2"]
+
+
+def test_embeddings_are_cached_for_the_same_files_and_model(tmp_path: Path, monkeypatch) -> None:
+    calls = []
+
+    def fake_embed(paths, **_options):  # the cache, not the model, is under test here
+        calls.append(list(paths))
+        return [np.full(4, i, np.float32) if i % 2 == 0 else None for i in range(len(paths))]
+
+    monkeypatch.setattr(evaluation, "embed_files", fake_embed)
+    cache = tmp_path / "embeddings.npz"
+    first = evaluation.embed_files_cached(["a", "b", "c"], cache, model_id="m1")
+    again = evaluation.embed_files_cached(["a", "b", "c"], cache, model_id="m1")
+    assert len(calls) == 1
+    assert [v is None for v in again] == [False, True, False]
+    assert np.array_equal(first[2], again[2])
+    evaluation.embed_files_cached(["a", "b", "c"], cache, model_id="m2")
+    evaluation.embed_files_cached(["a", "b"], cache, model_id="m2")
+    assert len(calls) == 3
