@@ -67,6 +67,14 @@ def test_embeddings_are_unit_length_float32_rows(model: OnnxModel) -> None:
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-6)
 
 
+def test_more_chips_than_one_run_takes_give_the_same_rows(model: OnnxModel) -> None:
+    chips = _variants("astronaut") + _variants("tom_hanks")  # 8 chips: two runs of MAX_BATCH
+    assert len(chips) > sface.MAX_BATCH
+    together = sface.embed(model, chips)
+    one_by_one = np.concatenate([sface.embed(model, [chip]) for chip in chips])
+    np.testing.assert_allclose(together, one_by_one, rtol=0, atol=1e-6)
+
+
 def test_no_chips_give_no_rows(model: OnnxModel) -> None:
     assert sface.embed(model, []).shape == (0, 128)
 
