@@ -109,4 +109,5 @@ def test_prepare_models_reports_each_model() -> None:
         "detector_full",
         "face_mesh",
         "embedder",
+        "embedder_sface",
     ]

@@ -60,6 +60,17 @@ def test_a_source_file_with_another_checksum_is_refused(
     assert not (tmp_path / f"{spec.name}.onnx").exists()
 
 
+def test_the_sface_source_with_another_checksum_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (spec,) = [spec for spec in prepare.MODELS if spec.kind == "sface"]
+    wrong = dataclasses.replace(spec, source=dataclasses.replace(spec.source, sha256="f" * 64))
+    monkeypatch.setattr(prepare, "MODELS", (wrong,))
+    with pytest.raises(ModelUnavailable, match="differs from the pinned"):
+        prepare.prepare_models(tmp_path, log=lambda _message: None)
+    assert not (tmp_path / f"{spec.name}.onnx").exists()
+
+
 def test_a_missing_package_is_reported_with_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     spec = prepare.MODELS[0]
     absent = dataclasses.replace(

@@ -9,6 +9,7 @@ written to a temporary name and renamed into place: a reader never sees half a m
 from __future__ import annotations
 
 import fcntl
+import importlib.metadata
 import json
 import os
 import tempfile
@@ -20,15 +21,17 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
+from PIL import Image
 
-from identity.engine import config
+from identity.engine import config, sface, testdata
 from identity.engine.errors import ModelUnavailable
-from identity.engine.modelprep import dlib_onnx, sources, tflite_onnx
+from identity.engine.modelprep import dlib_onnx, sface_onnx, sources, tflite_onnx
 from identity.engine.modelprep.sources import SourceFile, sha256_of
 from identity.engine.runtime import session_options
 
-# Bump when a converter's output changes, so cached models are rebuilt.
-CONVERTER_VERSION = 1
+# Bump a kind's version when its converter's output changes: cached models of that kind
+# (and only those) are then rebuilt.
+CONVERTER_VERSIONS = {"tflite": 1, "dlib": 1, "sface": 1}
 MANIFEST = "manifest.json"
 
 
@@ -36,19 +39,22 @@ MANIFEST = "manifest.json"
 class ModelSpec:
     name: str  # the cached file is <name>.onnx
     source: SourceFile
-    kind: str  # "tflite" or "dlib"
+    kind: str  # "tflite", "dlib" or "sface"
     input_shape: tuple[int, ...]
     input_range: tuple[float, float]
     tolerance: float  # largest difference from the reference that passes verification
 
 
 # Tolerances: the detectors regress boxes in input pixels (0..192) and FaceMesh its points
-# in crop pixels, so 1e-2 there is far below a pixel; dlib's descriptor matches to ~1e-6.
+# in crop pixels, so 1e-2 there is far below a pixel; dlib's descriptor matches to ~1e-6,
+# SFace's (raw values up to ~4) to ~1e-5.
 MODELS = (
     ModelSpec("detector_short", sources.DETECTOR_SHORT, "tflite", (1, 128, 128, 3), (-1, 1), 2e-2),
     ModelSpec("detector_full", sources.DETECTOR_FULL, "tflite", (1, 192, 192, 3), (-1, 1), 2e-2),
     ModelSpec("face_mesh", sources.FACE_MESH, "tflite", (1, 192, 192, 3), (0, 1), 2e-2),
     ModelSpec("embedder", sources.EMBEDDER, "dlib", (4, 150, 150, 3), (0, 255), 1e-4),
+    # The noise chips only; real aligned faces are added (see _sface_verification_chips).
+    ModelSpec(sface.MODEL_NAME, sources.SFACE, "sface", (2, 3, 112, 112), (0, 255), 1e-4),
 )
 
 Log = Callable[[str], None]
@@ -93,7 +99,7 @@ def _is_current(spec: ModelSpec, entry: dict[str, object] | None, directory: Pat
     return (
         entry is not None
         and entry.get("source_sha256") == spec.source.sha256
-        and entry.get("converter_version") == CONVERTER_VERSION
+        and entry.get("converter_version") == CONVERTER_VERSIONS[spec.kind]
         and path.is_file()
         and entry.get("sha256") == sha256_of(path)
     )
@@ -112,6 +118,9 @@ def _convert_and_verify(spec: ModelSpec, source_path: Path) -> tuple[onnx.ModelP
     if spec.kind == "tflite":
         model = tflite_onnx.convert_tflite(data, graph_name=spec.name)
         difference = max(tflite_onnx.max_abs_difference(model, data, inputs).values())
+    elif spec.kind == "sface":
+        model = sface_onnx.convert_sface(data)
+        difference = _sface_difference(model, data, inputs.round())
     else:
         model = dlib_onnx.convert_dlib_resnet(data)
         chips = inputs.round().clip(0, 255).astype(np.uint8)
@@ -124,6 +133,33 @@ def _convert_and_verify(spec: ModelSpec, source_path: Path) -> tuple[onnx.ModelP
             f"(tolerance {spec.tolerance:.3g})"
         )
     return model, difference
+
+
+def _sface_verification_chips() -> np.ndarray:
+    """Real faces from the package photos, aligned as the engine aligns them, [N, 3, 112, 112]."""
+    chips = []
+    for name, points in testdata.FIVE_POINTS.items():
+        try:
+            with Image.open(testdata.photo_path(name)) as photo:
+                pixels = np.asarray(photo.convert("RGB"))
+        except (OSError, importlib.metadata.PackageNotFoundError) as exc:
+            raise ModelUnavailable(f"verification photo {name} is not available: {exc}") from exc
+        chips.append(sface.align(pixels, np.array(points, np.float32)))
+    return sface.to_batch(chips)
+
+
+def _sface_difference(model: onnx.ModelProto, data: bytes, noise: np.ndarray) -> float:
+    """Largest difference from ONNX Runtime running the original int8 graph (minus its unused
+    inputs, which is all it needs to load), on real faces, noise and the value extremes.
+
+    The original takes one chip at a time; the prepared graph takes them as one batch,
+    which checks its symbolic batch dimension too.
+    """
+    extremes = np.stack([np.zeros(noise.shape[1:]), np.full(noise.shape[1:], 255.0)])
+    batch = np.concatenate([_sface_verification_chips(), noise, extremes]).astype(np.float32)
+    original = sface_onnx.without_unused_inputs(onnx.load_model_from_string(data))
+    reference = np.concatenate([_run(original, batch[i : i + 1]) for i in range(len(batch))])
+    return float(np.abs(_run(model, batch) - reference).max())
 
 
 def _run(model: onnx.ModelProto, batch: np.ndarray) -> np.ndarray:
@@ -158,7 +194,7 @@ def prepare_models(directory: Path | None = None, *, force: bool = False, log: L
                 "source": f"{spec.source.distribution}=={spec.source.version}:{spec.source.path}",
                 "source_sha256": spec.source.sha256,
                 "sha256": sha256_of(target),
-                "converter_version": CONVERTER_VERSION,
+                "converter_version": CONVERTER_VERSIONS[spec.kind],
                 "max_abs_difference_from_reference": difference,
             }
             log(f"{spec.name}: verified (max difference from reference {difference:.2g})")

