@@ -33,9 +33,13 @@ from identity.engine.stages import timed
 
 # Faces smaller than this (box side, full-image pixels) are ignored: too small to compare.
 MIN_FACE_SIZE = 20
-# A face that fills this share of the image's longer side is a portrait: the short-range
-# detector's answer is enough and the slower full-range one is skipped.
+# A face that fills this share of the image's longer side, found with this score, is a
+# portrait: the short-range detector's answer is enough and the slower full-range one is
+# skipped. The score matters: loose false boxes of that size scored 0.50-0.60 on group
+# photos and hid every smaller face; the largest face of 599 in 600 LFW photos scored
+# 0.75 or more.
 PORTRAIT_SHARE = 0.2
+PORTRAIT_SCORE = 0.75
 # An upright face scoring this much ends the orientation search at once.
 CONFIDENT_UPRIGHT = 0.75
 # Below this FaceMesh presence the detection is taken for a false positive.
@@ -77,11 +81,13 @@ class FaceEngine:
 
     def detect(self, image: RGBImage) -> list[Detection]:
         """Faces on one upright image, in its pixels, largest first."""
-        found = detection.detect(self.short, detection.SHORT_RANGE, image)
+        short = detection.detect(self.short, detection.SHORT_RANGE, image)
         longest = max(image.shape[:2])
-        if not found or max(d.size for d in found) < PORTRAIT_SHARE * longest:
-            full = detection.detect(self.full, detection.FULL_RANGE, image)
-            found = full + [d for d in found if not any(detection.overlaps(d, f) for f in full)]
+        portrait = any(d.size >= PORTRAIT_SHARE * longest and d.score >= PORTRAIT_SCORE for d in short)
+        full = [] if portrait else detection.detect(self.full, detection.FULL_RANGE, image)
+        # Where both detectors find a face, the full-range box is kept: it is the tighter
+        # one (short-range boxes measured 1.5-2x its area on the same face).
+        found = detection.distinct(full + short)
         return sorted(found, key=lambda d: d.box[2] * d.box[3], reverse=True)
 
     def detect_oriented(self, image: RGBImage, *, auto_rotate: bool) -> list[tuple[Detection, int]]:

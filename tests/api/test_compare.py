@@ -35,6 +35,36 @@ def test_the_same_photo_gives_confidence_1_and_new_image_ids(api: Api, isolated:
     assert api.account.quota_used == 1
 
 
+@pytest.mark.parametrize(
+    ("name", "fmt"), [("astronaut", "PNG"), ("grace_hopper", "JPEG"), ("tom_hanks", "PNG")]
+)
+def test_the_same_photo_gives_exactly_1_0_on_any_cpu(api: Api, name: str, fmt: str) -> None:
+    # Exactly: the vendor's QA suite truncates scores to 3 decimals, so 0.9999998 fails it.
+    response = api.linkface(
+        COMPARE, {"image_one_file": upload(name, fmt), "image_two_file": upload(name, fmt)}
+    )
+    body = response.json()
+    assert body["confidences"] == [[1.0]] and body["max_confidence"] == 1.0
+    assert '"max_confidence": 1.0,' in response.content.decode()
+
+
+@pytest.mark.parametrize("columns", [slice(0, 620), slice(640, None)])
+def test_a_group_photo_compared_with_itself_has_exactly_1_0_on_its_diagonal(api: Api, columns: slice) -> None:
+    # insightface's t1.jpg has six people; compare takes four at most, so half of it.
+    half = encode(np.ascontiguousarray(pixels("group")[:, columns]), "PNG")
+    fields = {"image_one_file": raw_upload(half, "one.png"), "image_two_file": raw_upload(half, "two.png")}
+    stored = api.linkface(COMPARE, fields).json()
+    matrix = np.array(stored["confidences"])
+    assert matrix.shape[0] >= 3 and np.all(np.diag(matrix) == 1.0)
+    assert np.all(matrix[~np.eye(len(matrix), dtype=bool)] < 0.9)
+    assert stored["max_confidence"] == 1.0
+    # The same file again by its stored id: the same bytes, so the same embeddings.
+    again = api.linkface(
+        COMPARE, {"image_one_id": stored["image_one"]["image_one_id"], "image_two_file": raw_upload(half)}
+    ).json()
+    assert again["confidences"] == stored["confidences"]
+
+
 def test_different_people_score_below_0_5(api: Api) -> None:
     body = api.linkface(
         COMPARE, {"image_one_file": upload("astronaut"), "image_two_file": upload("grace_hopper")}

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from identity.engine import FaceEngine, decode, from_array
+from identity.engine import FaceEngine, decode, embedding, from_array
 from identity.engine.calibration import DOCUMENTED_THRESHOLDS, documented_far, load_calibration
 from identity.engine.engine import Face
+from identity.engine.testdata import photo_bytes
 from tests.conftest import encode, photo, pixels
 
 
@@ -37,9 +40,51 @@ def test_the_same_photo_altered_compares_above_0_9(engine: FaceEngine, name: str
         assert confidence > 0.9, label
 
 
-def test_a_photo_compared_with_itself_gives_1(engine: FaceEngine) -> None:
-    faces = only_face(engine, pixels("grace_hopper"))
-    assert float(engine.compare(faces, faces)[0, 0]) == pytest.approx(1.0, abs=1e-4)
+@pytest.mark.parametrize("name", ["astronaut", "grace_hopper", "tom_hanks", "camera"])
+def test_a_photo_compared_with_itself_gives_exactly_1(engine: FaceEngine, name: str) -> None:
+    faces = only_face(engine, photo_bytes(name))
+    assert float(engine.compare(faces, faces)[0, 0]) == 1.0
+
+
+def test_the_same_bytes_give_the_same_embeddings(engine: FaceEngine) -> None:
+    # Why no short-cut on identical image digests is needed (embedding.similarity).
+    first = engine.analyze(photo("group"))
+    second = engine.analyze(photo("group"))
+    for a, b in zip(first, second, strict=True):
+        assert a.embedding is not None and b.embedding is not None
+        assert np.array_equal(a.embedding, b.embedding)
+
+
+def float32_units_off_1(count: int) -> np.ndarray:
+    """Float32 unit vectors whose exact squared norm is not 1: a float32 self-dot of them
+    gives 1 - ~2e-7 (or 1 + ...) on any BLAS kernel, as embeddings on some CPUs do."""
+    rng = np.random.default_rng(7)
+    found: list[np.ndarray] = []
+    while len(found) < count:
+        vector = rng.normal(size=128).astype(np.float32)
+        vector /= np.linalg.norm(vector)
+        if abs(float(np.sum(vector.astype(np.float64) ** 2)) - 1.0) > 2e-7:
+            found.append(vector)
+    return np.stack(found)
+
+
+def test_identical_embeddings_are_exactly_1_whatever_their_float32_rounding(engine: FaceEngine) -> None:
+    vectors = float32_units_off_1(8)
+    similarities = embedding.similarity(vectors, vectors)
+    assert similarities.dtype == np.float64
+    assert np.all(np.diag(similarities) == 1.0)
+    assert np.all(np.diag(engine.calibration.confidence(similarities)) == 1.0)
+    assert np.all(similarities[~np.eye(8, dtype=bool)] < 0.5)  # others are left alone
+    # Scaled copies (norms off by far more than float32 rounding) are the same direction.
+    assert np.all(np.diag(embedding.similarity(vectors, vectors * 0.999)) == 1.0)
+
+
+def test_a_confidence_of_exactly_1_renders_as_1_0_in_json() -> None:
+    calibration = load_calibration()
+    assert calibration.confidence(np.array([1.0]))[0] == 1.0
+    assert json.dumps(float(calibration.confidence(np.array([1.0]))[0])) == "1.0"
+    # Only identical embeddings reach it: the same photo re-encoded stays below.
+    assert float(calibration.confidence(np.array([1.0 - 3e-5]))[0]) < 1.0
 
 
 def test_different_people_compare_below_0_5(engine: FaceEngine) -> None:
@@ -54,7 +99,7 @@ def test_the_group_matrix_has_one_row_and_column_per_face(engine: FaceEngine) ->
     group = engine.analyze(photo("group"))
     matrix = engine.compare(group, group)
     assert matrix.shape == (6, 6)
-    assert np.allclose(np.diag(matrix), 1.0, atol=1e-4)
+    assert np.all(np.diag(matrix) == 1.0)
     off_diagonal = matrix[~np.eye(6, dtype=bool)]
     # Six different people. One pair reaches 0.60 (a 1e-3 false-accept level): dlib's
     # network is weaker on East Asian faces, as its authors' training data was mostly
@@ -89,8 +134,6 @@ def test_the_committed_calibration_is_monotonic_and_bounded() -> None:
 
 
 def test_the_committed_calibration_held_its_rates_on_unseen_people() -> None:
-    import json
-
     from identity.engine.calibration import TABLE_PATH
 
     table = json.loads(TABLE_PATH.read_text())
