@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from identity.engine import alignment, quality, testdata
+from identity.engine import alignment, quality, sface, testdata
 from identity.engine.engine import FaceEngine, analysis_copy
 from identity.engine.imageio import ANALYSIS_SIDE, decode
 
@@ -70,13 +70,14 @@ def _stages(engine: FaceEngine, data: bytes) -> dict[str, Callable[[], object]]:
         raise RuntimeError("no face in the benchmark photo")
     detection = found[0][0]
     marks = engine.landmarks(pixels, detection)
-    chip = alignment.align(pixels, marks.five_points())
+    chip = sface.align(pixels, marks.five_points())
     return {
         "decode": lambda: decode(data, max_side=ANALYSIS_SIDE),
         "detect": lambda: engine.detect_oriented(pixels, auto_rotate=False),
         "landmarks": lambda: engine.landmarks(pixels, detection),
-        "align+quality": lambda: quality.factors(
-            alignment.align(pixels, marks.five_points()), 40, marks.pose(), 0.9, 0.9
+        "align+quality": lambda: (
+            sface.align(pixels, marks.five_points()),
+            quality.factors(alignment.align(pixels, marks.five_points()), 40, marks.pose(), 0.9, 0.9),
         ),
         "embed": lambda: engine.embed([chip]),
         "pipeline": lambda: engine.analyze(decode(data, max_side=ANALYSIS_SIDE), embed=True),

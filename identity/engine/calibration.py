@@ -32,6 +32,7 @@ def documented_far(threshold: float) -> float:
 class Calibration:
     similarities: tuple[float, ...]  # increasing, one per knot threshold
     thresholds: tuple[float, ...]
+    model: str = ""  # the embedding model whose scores the table was measured on
 
     def __post_init__(self) -> None:
         if len(self.similarities) != len(self.thresholds) or np.any(np.diff(self.similarities) <= 0):
@@ -49,4 +50,5 @@ def load_calibration(path: Path = TABLE_PATH) -> Calibration:
     return Calibration(
         similarities=tuple(float(k["similarity"]) for k in knots),
         thresholds=tuple(float(k["confidence"]) for k in knots),
+        model=str(table.get("model", "")),
     )

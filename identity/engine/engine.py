@@ -1,7 +1,7 @@
 """The face engine: one object holding the loaded models, and the pipeline over them.
 
 decode -> detect (short-range, then full-range for small faces; quarter turns when asked)
--> landmarks (FaceMesh) -> alignment -> quality -> embedding. Coordinates in results are
+-> landmarks (FaceMesh) -> alignment -> quality -> embedding (SFace). Coordinates in results are
 in the full image's pixels (after EXIF orientation), whatever copy was analysed.
 """
 
@@ -14,11 +14,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from identity.engine import alignment, detection, embedding, landmarks, quality
+from identity.engine import alignment, detection, embedding, landmarks, quality, sface
 from identity.engine.calibration import Calibration, load_calibration
 from identity.engine.config import engine_threads
 from identity.engine.detection import Detection
-from identity.engine.errors import NoFaceFound, TooManyFaces
+from identity.engine.errors import ModelUnavailable, NoFaceFound, TooManyFaces
 from identity.engine.imageio import ANALYSIS_SIDE, DecodedImage, RGBImage
 from identity.engine.landmarks import Landmarks, Pose
 from identity.engine.modelprep.prepare import ensure_models, model_path
@@ -56,7 +56,8 @@ class Face:
     quality: float
     quality_factors: dict[str, float]
     orientation: int  # clockwise quarter turn of the face; see orientation.py
-    chip: RGBImage = field(repr=False)  # the aligned 150x150 face
+    chip: RGBImage = field(repr=False)  # the aligned 150x150 face: quality and liveness cues
+    identity_chip: RGBImage = field(repr=False)  # the 112x112 ArcFace-aligned face SFace embeds
     embedding: FloatArray | None = field(default=None, repr=False)
 
     @property
@@ -67,15 +68,25 @@ class Face:
 class FaceEngine:
     """Loads each model once; thread-safe for concurrent `analyze` calls."""
 
-    def __init__(self, models_dir: Path | None = None, threads: int | None = None) -> None:
+    def __init__(
+        self, models_dir: Path | None = None, threads: int | None = None, *, calibrated: bool = True
+    ) -> None:
+        """`calibrated=False` is for the offline tools that measure a new model's scores
+        before it has a table of its own (calibrate_faces)."""
         directory = ensure_models(models_dir)
         count = threads or engine_threads()
         self.threads = count
         self.short = OnnxModel(model_path("detector_short", directory), count)
         self.full = OnnxModel(model_path("detector_full", directory), count)
         self.mesh = OnnxModel(model_path("face_mesh", directory), count)
-        self.embedder = OnnxModel(model_path("embedder", directory), count)
+        self.embedder = OnnxModel(model_path(sface.MODEL_NAME, directory), count)
         self.calibration: Calibration = load_calibration()
+        if calibrated and self.calibration.model != sface.MODEL_ID:
+            # A table measured on another model's scores would promise rates it cannot keep.
+            raise ModelUnavailable(
+                f"the calibration table is for {self.calibration.model!r}, the embedder is {sface.MODEL_ID!r}"
+            )
+        self.model_id = sface.MODEL_ID
 
     # -- stages, public so that benchmarks can time them one by one -----------------
 
@@ -118,7 +129,13 @@ class FaceEngine:
         return landmarks.locate(self.mesh, image, found, confident=MIN_PRESENCE)
 
     def embed(self, chips: list[RGBImage]) -> FloatArray:
-        return embedding.embed(self.embedder, chips)
+        """Unit embeddings of 112x112 identity chips (`Face.identity_chip`)."""
+        return sface.embed(self.embedder, chips)
+
+    def embed_faces(self, faces: list[Face]) -> list[Face]:
+        """The faces with their embeddings, in one batch."""
+        vectors = self.embed([face.identity_chip for face in faces])
+        return [replace(face, embedding=vector) for face, vector in zip(faces, vectors, strict=True)]
 
     # -- the pipeline --------------------------------------------------------------
 
@@ -145,10 +162,14 @@ class FaceEngine:
             if marks.presence < MIN_PRESENCE:
                 continue
             with timed("quality"):
-                chip = alignment.align(pixels, marks.five_points())
+                points = marks.five_points()
+                chip = alignment.align(pixels, points)
+                identity_chip = sface.align(pixels, points)
                 pose = marks.pose()
                 values = quality.factors(chip, marks.interocular / scale, pose, found.score, marks.presence)
-            faces.append(_to_full_scale(found, marks, pose, values, orientation, chip, scale))
+            faces.append(
+                _to_full_scale(found, marks, pose, values, orientation, (chip, identity_chip), scale)
+            )
         faces.sort(key=lambda face: face.area, reverse=True)
         if require_face and not faces:
             raise NoFaceFound("no face found")
@@ -156,8 +177,7 @@ class FaceEngine:
             raise TooManyFaces(len(faces), max_faces)
         if embed and faces:
             with timed("embed"):
-                vectors = self.embed([face.chip for face in faces])
-            faces = [_with_embedding(face, vector) for face, vector in zip(faces, vectors, strict=True)]
+                faces = self.embed_faces(faces)
         return faces
 
     def compare(self, faces_a: list[Face], faces_b: list[Face]) -> FloatArray:
@@ -185,7 +205,7 @@ def _to_full_scale(
     pose: Pose,
     values: dict[str, float],
     orientation: int,
-    chip: RGBImage,
+    chips: tuple[RGBImage, RGBImage],
     scale: float,
 ) -> Face:
     x, y, w, h = (v / scale for v in found.box)
@@ -198,12 +218,9 @@ def _to_full_scale(
         quality=quality.score(values),
         quality_factors=values,
         orientation=orientation,
-        chip=chip,
+        chip=chips[0],
+        identity_chip=chips[1],
     )
-
-
-def _with_embedding(face: Face, vector: FloatArray) -> Face:
-    return replace(face, embedding=vector)
 
 
 def _embedding_of(face: Face) -> FloatArray:

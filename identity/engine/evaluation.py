@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from identity.engine import sface
 from identity.engine.calibration import DOCUMENTED_THRESHOLDS, Calibration
 from identity.engine.embedding import similarity
 from identity.engine.engine import FaceEngine
@@ -30,15 +31,15 @@ _worker_engine: FaceEngine | None = None
 
 
 def embedder_model_id() -> str:
-    """Names the embedding model by its prepared file's digest: a cache made with another
-    model (or another conversion of it) is never reused."""
+    """The embedding model and its prepared file's digest: a cache made with another model
+    (or another conversion of it) is never reused."""
     directory = ensure_models()
-    return f"embedder:{sha256_of(model_path('embedder', directory))[:16]}"
+    return f"{sface.MODEL_ID}:{sha256_of(model_path(sface.MODEL_NAME, directory))[:16]}"
 
 
 def _init_worker() -> None:
     global _worker_engine
-    _worker_engine = FaceEngine(threads=1)
+    _worker_engine = FaceEngine(threads=1, calibrated=False)
 
 
 def _embed_file(path: str) -> FloatArray | None:

@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -232,8 +232,7 @@ def _best_frame(found: list[list[Face]], usable: list[int]) -> int | None:
 
 
 def _embedded(engine: FaceEngine, faces: list[Face]) -> list[Face]:
-    vectors = engine.embed([face.chip for face in faces])
-    return [replace(face, embedding=vector) for face, vector in zip(faces, vectors, strict=True)]
+    return engine.embed_faces(faces)
 
 
 def _rigidity(faces: list[Face], usable: list[int], reference: int | None) -> Cue:

@@ -3,8 +3,7 @@
 The prepared graph (`modelprep/sface_onnx.py`, model `embedder_sface`) takes RGB chips with
 raw 0..255 values, channels first, and normalises them itself. Faces are embedded once, as
 seen: mirror averaging measured +0.001 true-accept rate for twice the cost. Compare the
-unit embeddings by cosine (`embedding.similarity`); the numbers are SFace's own and need
-their own calibration, not dlib's.
+unit embeddings by cosine (`embedding.similarity`); the calibration table is SFace's own.
 """
 
 from __future__ import annotations
@@ -13,10 +12,19 @@ import numpy as np
 
 from identity.engine import alignment
 from identity.engine.imageio import RGBImage
-from identity.engine.modelprep.sface_onnx import CHIP_SIZE, EMBEDDING_SIZE, OUTPUT_NAME
 from identity.engine.runtime import FloatArray, OnnxModel
 
 MODEL_NAME = "embedder_sface"  # the prepared file is <models dir>/embedder_sface.onnx
+# Names the numbers this model gives: the calibration table and anything that keeps an
+# embedding record it, so that a table or a template of another model is never mixed in.
+# Change it whenever the prepared graph's outputs change (another source file, a converter
+# change beyond float rounding).
+MODEL_ID = "sface-2021dec-float32"
+# The prepared graph's interface (modelprep/sface_onnx.py writes it).
+CHIP_SIZE = alignment.ARCFACE_CHIP_SIZE
+EMBEDDING_SIZE = 128
+INPUT_NAME = "data"
+OUTPUT_NAME = "fc1"
 # Chips per network run. Measured on one thread: 12.9 ms per face in runs of 2 or 4, 13.5 one
 # at a time, 14.5 in runs of 8 (the activations leave the cache); it also bounds the memory a
 # group photo takes.

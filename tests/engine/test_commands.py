@@ -108,6 +108,5 @@ def test_prepare_models_reports_each_model() -> None:
         "detector_short",
         "detector_full",
         "face_mesh",
-        "embedder",
         "embedder_sface",
     ]

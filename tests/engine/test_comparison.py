@@ -101,11 +101,11 @@ def test_the_group_matrix_has_one_row_and_column_per_face(engine: FaceEngine) ->
     assert matrix.shape == (6, 6)
     assert np.all(np.diag(matrix) == 1.0)
     off_diagonal = matrix[~np.eye(6, dtype=bool)]
-    # Six different people. One pair reaches 0.60 (a 1e-3 false-accept level): dlib's
-    # network is weaker on East Asian faces, as its authors' training data was mostly
-    # Western; docs/engine.md says so. Every other pair stays below 0.5.
+    # Six different people at one table. None reaches the vendor's 0.7. Two pairs reach 0.5
+    # (a 1e-2 false-accept level; 0.59 and 0.52): faces cut from one photo share its light,
+    # lens and compression, which lifts different-person scores; docs/engine.md says so.
     assert off_diagonal.max() < 0.7
-    assert np.sum(off_diagonal >= 0.5) <= 2  # that one pair, both ways
+    assert np.sum(off_diagonal >= 0.5) <= 4  # those two pairs, both ways
     assert np.allclose(matrix, matrix.T, atol=1e-5)
 
 
@@ -134,10 +134,20 @@ def test_the_committed_calibration_is_monotonic_and_bounded() -> None:
 
 
 def test_the_committed_calibration_held_its_rates_on_unseen_people() -> None:
+    from identity.engine import sface
     from identity.engine.calibration import TABLE_PATH
 
     table = json.loads(TABLE_PATH.read_text())
-    for row in table["held_out_check"]:
-        assert row["target_far"] == pytest.approx(documented_far(row["threshold"]))
-        if row["measurable"]:
-            assert 1 / 3 <= row["ratio"] <= 3, row
+    assert table["model"] == sface.MODEL_ID == load_calibration().model
+    assert set(table["held_out_check"]) == {"all", "several"}
+    for rows in table["held_out_check"].values():
+        assert [row["threshold"] for row in rows] == list(DOCUMENTED_THRESHOLDS)
+        for row in rows:
+            assert row["target_far"] == pytest.approx(documented_far(row["threshold"]))
+            low, high = row["interval_95"]
+            assert low <= row["measured_far"] <= high
+            if row["measurable"]:  # the contract's promise within a factor of 2 (issue 11)
+                assert 0.5 <= row["ratio"] <= 2, row
+                assert row["within_factor_2"]
+    # The vendor's "verify_score >= 0.7 means the same person" passes real users.
+    assert table["held_out_true_accept"]["0.7"] >= 0.97

@@ -25,13 +25,13 @@ from PIL import Image
 
 from identity.engine import config, sface, testdata
 from identity.engine.errors import ModelUnavailable
-from identity.engine.modelprep import dlib_onnx, sface_onnx, sources, tflite_onnx
+from identity.engine.modelprep import sface_onnx, sources, tflite_onnx
 from identity.engine.modelprep.sources import SourceFile, sha256_of
 from identity.engine.runtime import session_options
 
 # Bump a kind's version when its converter's output changes: cached models of that kind
 # (and only those) are then rebuilt.
-CONVERTER_VERSIONS = {"tflite": 1, "dlib": 1, "sface": 1}
+CONVERTER_VERSIONS = {"tflite": 1, "sface": 1}
 MANIFEST = "manifest.json"
 
 
@@ -39,20 +39,19 @@ MANIFEST = "manifest.json"
 class ModelSpec:
     name: str  # the cached file is <name>.onnx
     source: SourceFile
-    kind: str  # "tflite", "dlib" or "sface"
+    kind: str  # "tflite" or "sface"
     input_shape: tuple[int, ...]
     input_range: tuple[float, float]
     tolerance: float  # largest difference from the reference that passes verification
 
 
 # Tolerances: the detectors regress boxes in input pixels (0..192) and FaceMesh its points
-# in crop pixels, so 1e-2 there is far below a pixel; dlib's descriptor matches to ~1e-6,
-# SFace's (raw values up to ~4) to ~1e-5.
+# in crop pixels, so 1e-2 there is far below a pixel; SFace's embedding (raw values up to
+# ~4) matches its original to ~1e-5.
 MODELS = (
     ModelSpec("detector_short", sources.DETECTOR_SHORT, "tflite", (1, 128, 128, 3), (-1, 1), 2e-2),
     ModelSpec("detector_full", sources.DETECTOR_FULL, "tflite", (1, 192, 192, 3), (-1, 1), 2e-2),
     ModelSpec("face_mesh", sources.FACE_MESH, "tflite", (1, 192, 192, 3), (0, 1), 2e-2),
-    ModelSpec("embedder", sources.EMBEDDER, "dlib", (4, 150, 150, 3), (0, 255), 1e-4),
     # The noise chips only; real aligned faces are added (see _sface_verification_chips).
     ModelSpec(sface.MODEL_NAME, sources.SFACE, "sface", (2, 3, 112, 112), (0, 255), 1e-4),
 )
@@ -118,15 +117,9 @@ def _convert_and_verify(spec: ModelSpec, source_path: Path) -> tuple[onnx.ModelP
     if spec.kind == "tflite":
         model = tflite_onnx.convert_tflite(data, graph_name=spec.name)
         difference = max(tflite_onnx.max_abs_difference(model, data, inputs).values())
-    elif spec.kind == "sface":
+    else:
         model = sface_onnx.convert_sface(data)
         difference = _sface_difference(model, data, inputs.round())
-    else:
-        model = dlib_onnx.convert_dlib_resnet(data)
-        chips = inputs.round().clip(0, 255).astype(np.uint8)
-        reference = dlib_onnx.dlib_reference(str(source_path), chips)
-        ours = _run(model, chips.astype(np.float32))
-        difference = float(np.abs(ours - reference).max())
     if not difference <= spec.tolerance:
         raise ModelUnavailable(
             f"{spec.name}: converted model differs from the reference by {difference:.3g} "

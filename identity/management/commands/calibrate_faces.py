@@ -11,7 +11,7 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from identity.engine import calibration_fit
+from identity.engine import calibration_fit, sface
 from identity.engine.calibration import TABLE_PATH
 from identity.engine.evaluation import embed_files_cached, embedder_model_id, tar_at_far
 
@@ -38,9 +38,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--fit-on",
             choices=FIT_CHOICES,
-            default="both",
+            default="several",
             help="impostor pairs to fit on: all of the fit half's, those among its people with "
-            "several photos, or both (the stricter similarity at each knot; the default)",
+            "several photos (the default: see docs/engine.md for the measurements that chose it), "
+            "or both (the stricter similarity at each knot)",
         )
         parser.add_argument(
             "--embeddings",
@@ -110,7 +111,8 @@ class Command(BaseCommand):
 
         table = {
             "made": datetime.now(UTC).isoformat(timespec="seconds"),
-            "model": model_id,
+            "model": sface.MODEL_ID,
+            "model_file": model_id,
             "method": (
                 "fit on the people whose sha256(name)[0] is even, checked on the others; "
                 f"fitted on {_FIT_WORDS[chosen]}"
