@@ -109,10 +109,12 @@ def test_a_check_within_a_factor_of_two_is_flagged_so() -> None:
     assert not shifted[0]["within_factor_2"]
 
 
-def test_embeddings_are_cached_for_the_same_files_and_model(tmp_path: Path, monkeypatch) -> None:
-    calls = []
+def test_embeddings_are_cached_for_the_same_files_and_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[list[str]] = []
 
-    def fake_embed(paths, **_options):  # the cache, not the model, is under test here
+    def fake_embed(paths: list[str], **_options: object) -> list[np.ndarray | None]:  # the cache, not the model, is under test here
         calls.append(list(paths))
         return [np.full(4, i, np.float32) if i % 2 == 0 else None for i in range(len(paths))]
 
@@ -122,7 +124,8 @@ def test_embeddings_are_cached_for_the_same_files_and_model(tmp_path: Path, monk
     again = evaluation.embed_files_cached(["a", "b", "c"], cache, model_id="m1")
     assert len(calls) == 1
     assert [v is None for v in again] == [False, True, False]
-    assert np.array_equal(first[2], again[2])
+    kept, reread = first[2], again[2]
+    assert kept is not None and reread is not None and np.array_equal(kept, reread)
     evaluation.embed_files_cached(["a", "b", "c"], cache, model_id="m2")
     evaluation.embed_files_cached(["a", "b"], cache, model_id="m2")
     assert len(calls) == 3
