@@ -114,7 +114,8 @@ def test_embeddings_are_cached_for_the_same_files_and_model(
 ) -> None:
     calls: list[list[str]] = []
 
-    def fake_embed(paths: list[str], **_options: object) -> list[np.ndarray | None]:  # the cache, not the model, is under test here
+    # The cache, not the model, is under test here.
+    def fake_embed(paths: list[str], **_options: object) -> list[np.ndarray | None]:
         calls.append(list(paths))
         return [np.full(4, i, np.float32) if i % 2 == 0 else None for i in range(len(paths))]
 
