@@ -216,8 +216,14 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "faceportal.logs.JsonFormatter"},
     },
+    # Secret-looking values (api_secret=..., password=...) are masked in every line written.
+    "filters": {"redact": {"()": "faceportal.redact.RedactFilter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": env_str("FACEPORTAL_LOG_FORMAT", "plain")}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env_str("FACEPORTAL_LOG_FORMAT", "plain"),
+            "filters": ["redact"],
+        }
     },
     "loggers": {"faceportal": {"handlers": ["console"], "level": env_str("FACEPORTAL_LOG_LEVEL", "INFO")}},
 }
