@@ -216,8 +216,9 @@ FACEPORTAL_SIGNIN_LOCKOUT_MINUTES = int(env_str("FACEPORTAL_SIGNIN_LOCKOUT_MINUT
 # loopback by default, where the documented nginx runs; anyone else could write the header.
 FACEPORTAL_TRUSTED_PROXIES = env_list("FACEPORTAL_TRUSTED_PROXIES", "127.0.0.1,::1")
 
-# Secrets are shown once through messages: keep them server-side, not in a cookie.
-MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+# Secrets are shown once through messages: keep them server-side, not in a cookie, and sealed
+# (encrypted, for ten minutes: portal/sealed.py), not in clear in the session table.
+MESSAGE_STORAGE = "portal.sealed.SealedSessionStorage"
 
 # FACEPORTAL_LOG_FORMAT=json: one JSON object per line, each API call with its request id.
 LOGGING = {
