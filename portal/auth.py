@@ -14,6 +14,7 @@ from django.contrib.auth.views import LoginView, LogoutView, PasswordChangeView
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from faceportal.clientip import client_address
@@ -55,6 +56,7 @@ class PortalPasswordChangeView(PasswordChangeView):
 
 
 @require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("password1", "password2")
 def signup(request: HttpRequest) -> HttpResponse:
     if not settings.FACEPORTAL_SIGNUP:
         raise Http404("Sign-up is closed: ask the operator for an account.")

@@ -10,12 +10,14 @@ then cannot all pass a check that none of them has yet counted (the count is one
 `incr`, in Redis as in local memory), and the one that goes over the limit is refused and locks.
 A success gives its count back (the account's counter is cleared, the address's decremented).
 
-Why not django-axes: it would bring its own app, models and middleware, and a lockout page in
-place of our form; its cache handler counts with a read then a write, which loses counts between
-workers under exactly the parallel attack this guards against; its check sits in an
-authentication backend, which the password-change forms never call (they check the old password
-themselves); and it finds the client's address with django-ipware's rules, not
-FACEPORTAL_TRUSTED_PROXIES. What it does here fits in this module.
+Why not django-axes (maintained, and the usual answer): it brings its own app, models,
+middleware and lockout page in place of our form; its check sits in an authentication backend,
+which the password-change forms never call (they check the old password themselves); it finds
+the client's address by django-ipware's rules rather than FACEPORTAL_TRUSTED_PROXIES; and its
+cache handler, as read in its repository, counts failures after the password check with a get
+then a set (parallel guesses all pass, and counts are lost between workers) and logs each
+failure's username, where people also type their passwords. What this service needs of it fits
+in this module.
 """
 
 from __future__ import annotations
