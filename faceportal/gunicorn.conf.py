@@ -35,6 +35,8 @@ keepalive = 5
 limit_request_line = 8190
 limit_request_fields = 50
 accesslog = "-"
+# Clients may send api_secret in the query string: every access and error log line is masked.
+logger_class = "faceportal.gunicorn_logging.RedactingLogger"
 preload_app = True
 
 

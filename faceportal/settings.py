@@ -33,7 +33,7 @@ DATA_DIR = Path(env_str("FACEPORTAL_DATA_DIR") or BASE_DIR / "data")
 MODELS_DIR = Path(env_str("FACEPORTAL_MODELS_DIR") or DATA_DIR / "models")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.apps.PortalAdminConfig",  # django.contrib.admin, its sign-in throttled
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -205,8 +205,20 @@ FACEPORTAL_SIGNUP = env_bool("FACEPORTAL_SIGNUP", False)
 FACEPORTAL_PORTAL_KEY_QUOTA = int(env_str("FACEPORTAL_PORTAL_KEY_QUOTA", "1000"))
 FACEPORTAL_PORTAL_MAX_KEYS = int(env_str("FACEPORTAL_PORTAL_MAX_KEYS", "5"))
 
-# Secrets are shown once through messages: keep them server-side, not in a cookie.
-MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+# Sign-in throttling (portal/signin.py): failed sign-ins (or old passwords) allowed per account
+# and per client address within the lockout time; one more locks that account or address out for
+# that long, and a refused attempt costs no password hash. Shared through the cache (Redis when
+# REDIS_URL is set, so every worker and server counts together).
+FACEPORTAL_SIGNIN_FAILURES_PER_USER = int(env_str("FACEPORTAL_SIGNIN_FAILURES_PER_USER", "5"))
+FACEPORTAL_SIGNIN_FAILURES_PER_ADDRESS = int(env_str("FACEPORTAL_SIGNIN_FAILURES_PER_ADDRESS", "20"))
+FACEPORTAL_SIGNIN_LOCKOUT_MINUTES = int(env_str("FACEPORTAL_SIGNIN_LOCKOUT_MINUTES", "15"))
+# Proxies (addresses or networks) whose X-Forwarded-For is believed (faceportal/clientip.py):
+# loopback by default, where the documented nginx runs; anyone else could write the header.
+FACEPORTAL_TRUSTED_PROXIES = env_list("FACEPORTAL_TRUSTED_PROXIES", "127.0.0.1,::1")
+
+# Secrets are shown once through messages: keep them server-side, not in a cookie, and sealed
+# (encrypted, for ten minutes: portal/sealed.py), not in clear in the session table.
+MESSAGE_STORAGE = "portal.sealed.SealedSessionStorage"
 
 # FACEPORTAL_LOG_FORMAT=json: one JSON object per line, each API call with its request id.
 LOGGING = {
@@ -216,8 +228,14 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "faceportal.logs.JsonFormatter"},
     },
+    # Secret-looking values (api_secret=..., password=...) are masked in every line written.
+    "filters": {"redact": {"()": "faceportal.redact.RedactFilter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": env_str("FACEPORTAL_LOG_FORMAT", "plain")}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env_str("FACEPORTAL_LOG_FORMAT", "plain"),
+            "filters": ["redact"],
+        }
     },
     "loggers": {"faceportal": {"handlers": ["console"], "level": env_str("FACEPORTAL_LOG_LEVEL", "INFO")}},
 }

@@ -826,14 +826,18 @@ def run_slowloris(
     env: Mapping[str, str],
     interval: float = 0.2,
     behind_nginx: bool = False,
+    slow_connections: int | None = None,
 ) -> tuple[list[Check], SlowLorisResult]:
     """A fresh instance, `seconds` of slow clients (half in headers, half in bodies), normal detect
     calls meanwhile, then one call after they left; with `behind_nginx`, every client goes through
-    nginx (ops/nginx.py), as the documented deployment has it."""
+    nginx (ops/nginx.py), as the documented deployment has it. `slow_connections` says how many
+    slow clients (by default more than there are worker threads to hold, or many behind nginx)."""
     mode = ("nginx+" if behind_nginx else "") + ("gthread" if threads > 1 else "sync")
     slow_count = 2 * workers * threads + 2  # more than there are worker threads to hold
     if behind_nginx:
         slow_count = NGINX_SLOW_CLIENTS  # nginx holds waiting clients in its event loop, not in workers
+    if slow_connections is not None:
+        slow_count = slow_connections
     with ExitStack() as stack:
         instance = stack.enter_context(running_instance(workers=workers, threads=threads, env=env))
         port = stack.enter_context(running_nginx(instance.port)) if behind_nginx else instance.port
@@ -954,6 +958,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--slowloris-threads", type=int, default=2, help="threads per worker of the gthread slow-loris run"
     )
+    parser.add_argument(
+        "--slowloris-connections",
+        type=int,
+        help="slow clients of the runs without nginx (default: 2 x workers x threads + 2)",
+    )
     parser.add_argument("--sections", default=",".join(SECTIONS), help=f"any of {','.join(SECTIONS)}")
     parser.add_argument("--json", action="store_true", help="print one JSON record instead of the tables")
     args = parser.parse_args(argv)
@@ -1003,6 +1012,7 @@ def run_sections(args: argparse.Namespace) -> tuple[list[Check], dict[str, Any],
                     seconds=args.slowloris_seconds,
                     env=env,
                     behind_nginx=behind_nginx,
+                    slow_connections=None if behind_nginx else args.slowloris_connections,
                 )
             except NginxMissing as missing:
                 checks.append(Check("slowloris/nginx+sync", "run behind nginx", False, str(missing), False))

@@ -1,13 +1,14 @@
 """The dashboard: the user's API keys with their limits and usage, two charts of the last 30
 days, and the two writes a user may make on their own keys (create, rotate the secret).
 
-A new secret exists in clear only between the write and the next render of the dashboard:
-it waits in the server-side session (never a cookie, the URL or a log) and is popped when
-shown, so a reload no longer has it.
+A new secret waits for the next render of the dashboard in the server-side session (never a
+cookie, the URL or a log), sealed (portal/sealed.py: encrypted, and good for ten minutes), and is
+popped when shown, so a reload no longer has it.
 """
 
 from __future__ import annotations
 
+import json
 import shlex
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +31,7 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts.admin import Usage
 from accounts.models import ApiAccount, Endpoint
 from accounts.services import account_create, account_rotate_secret
-from portal import charts, usage
+from portal import charts, sealed, usage
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -147,7 +148,7 @@ def dashboard_page(request: HttpRequest, form: KeyCreateForm, status: int = 200)
         "time_zone": timezone.get_current_timezone_name(),
         **charts_context(usage.daily_series([account.pk for account in accounts], now)),
     }
-    shown = request.session.pop(SECRET_ONCE, None)
+    shown = secret_waiting(request)
     owned = {account.api_id: account for account in accounts}
     if shown and shown.get("api_id") in owned:
         account = owned[shown["api_id"]]
@@ -160,6 +161,20 @@ def dashboard_page(request: HttpRequest, form: KeyCreateForm, status: int = 200)
     # The page may hold a secret: no cache, shared or the browser's own, may keep it.
     add_never_cache_headers(response)
     return response
+
+
+@sensitive_variables("secret")
+def secret_wait(request: HttpRequest, account: ApiAccount, secret: str, action: str) -> None:
+    """Keeps a new secret for the next dashboard, sealed."""
+    waiting = {"api_id": account.api_id, "secret": secret, "action": action}
+    request.session[SECRET_ONCE] = sealed.seal(json.dumps(waiting), purpose=SECRET_ONCE)
+
+
+@sensitive_variables("opened")
+def secret_waiting(request: HttpRequest) -> dict[str, str] | None:
+    """The secret waiting for this dashboard, taken out of the session (None when it is stale)."""
+    opened = sealed.unseal(request.session.pop(SECRET_ONCE, None), purpose=SECRET_ONCE)
+    return json.loads(opened) if opened is not None else None
 
 
 def charts_context(series: usage.DailySeries) -> dict[str, Any]:
@@ -202,7 +217,7 @@ def key_create(request: HttpRequest) -> HttpResponse:
             "Rotate the secret of one you have, or ask the operator for more.",
         )
         return dashboard_page(request, form, status=400)
-    request.session[SECRET_ONCE] = {"api_id": account.api_id, "secret": secret, "action": "created"}
+    secret_wait(request, account, secret, "created")
     messages.success(request, f"API key “{account.name}” created.")
     return redirect("portal:dashboard")
 
@@ -227,7 +242,7 @@ def key_rotate(request: HttpRequest, api_id: str) -> HttpResponse:
     # Someone else's key is as absent as a key that never existed.
     account = get_object_or_404(ApiAccount, api_id=api_id, user=signed_in_user(request))
     secret = account_rotate_secret(account)
-    request.session[SECRET_ONCE] = {"api_id": account.api_id, "secret": secret, "action": "rotated"}
+    secret_wait(request, account, secret, "rotated")
     messages.success(
         request, f"New secret for “{account.name or account.api_id}”: the old one no longer works."
     )

@@ -78,6 +78,16 @@ def test_the_service_recovers_from_slow_clients_without_errors(threads: int) -> 
     assert result.attempts > 0 and result.recovered_ms is not None
 
 
+def test_gunicorn_alone_serves_nobody_while_as_many_slow_clients_as_workers_stay() -> None:
+    """The number docs/operations.md states: with sync workers, WORKERS slow clients are enough."""
+    checks, result = abuse.run_slowloris(
+        workers=1, threads=1, seconds=2, env={}, interval=0.1, slow_connections=1
+    )
+    assert failed(checks) == []  # no 5xx, and it serves again once they left
+    assert result.slow_connections == 1 and result.attempts > 0
+    assert result.succeeded == 0 and result.recovered_ms is not None
+
+
 def test_behind_nginx_slow_clients_hold_no_worker_and_normal_calls_are_all_served() -> None:
     """Directly, a handful of slow clients starve gunicorn's workers (the test above only asks
     that it recovers); through nginx, as docs/operations.md deploys it, many do not."""

@@ -3,6 +3,7 @@ and made, secrets shown once, rotation, and one user never reaching another's ke
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from django.utils import timezone
 
 from accounts.models import ApiAccount, ApiCall, Endpoint
 from accounts.services import account_create, hash_secret
-from portal import usage
+from portal import sealed, usage
 from portal.dashboard import SECRET_ONCE, curl_example
 
 DASHBOARD = "/portal/"
@@ -391,7 +392,8 @@ def test_a_secret_waiting_in_the_session_is_shown_only_for_the_users_own_key(
 ) -> None:
     account, _ = key_of("alice")
     session = bob.session
-    session[SECRET_ONCE] = {"api_id": account.api_id, "secret": "planted", "action": "rotated"}
+    waiting = {"api_id": account.api_id, "secret": "planted", "action": "rotated"}
+    session[SECRET_ONCE] = sealed.seal(json.dumps(waiting), purpose=SECRET_ONCE)  # as the portal seals it
     session.save()
 
     page = bob.get(DASHBOARD).content.decode()
