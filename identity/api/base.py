@@ -37,6 +37,9 @@ class ApiView(APIView):
     family: Family = LINKFACE
     endpoint: Endpoint
     parser_classes = (MultiPartParser, FormParser)
+    # POST only: DRF would answer OPTIONS itself (200 with its metadata), and no endpoint has GET,
+    # so HEAD is not derived either. Every other method is an unknown API, as the vendors answer.
+    http_method_names = ["post"]
     authentication_classes = ()
     permission_classes = ()
     throttle_classes = ()
@@ -46,7 +49,7 @@ class ApiView(APIView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        if not hasattr(self, (request.method or "").lower()):  # before credentials are looked at
+        if (request.method or "").lower() not in self.http_method_names:  # before credentials
             raise MethodNotAllowed(request.method or "")
         self.params = Params(request, self.family)
         self.params.check_encoding()

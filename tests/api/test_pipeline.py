@@ -270,3 +270,41 @@ def test_non_utf8_in_a_multipart_field_is_an_encoding_error(api: Api) -> None:
     path = f"{COMPARE}?api_id={api.account.api_id}&api_secret={api.secret}"
     response = api.client.post(path, body, content_type=f"multipart/form-data; boundary={boundary}")
     assert (response.status_code, response.json()["status"]) == (400, "ENCODING_ERROR")
+
+
+API_PATHS = [
+    "/identity/compare_faces_in_two_images",
+    "/identity/mask_selfie_image",
+    "/identity/liveness_selfie_verification",
+    "/resources/upload_liveness_data",
+    "/resources/liveness_challenge",
+]
+
+
+@pytest.mark.parametrize("path", API_PATHS)
+@pytest.mark.parametrize("credentials", [True, False])
+def test_options_is_not_found_like_any_other_wrong_method(api: Api, path: str, credentials: bool) -> None:
+    query = f"?api_id={api.account.api_id}&api_secret={api.secret}" if credentials else ""
+    response = api.client.options(path + query)
+    assert (response.status_code, response["Content-Type"]) == (404, "application/json")
+    assert set(response.json()) == {"status", "request_id"} and response.json()["status"] == "NOT_FOUND"
+    # On record as the refusal it was, before any credential was looked at: no account, no charge.
+    call = ApiCall.objects.get(request_id=response["X-Request-Id"])
+    assert (call.status, call.http_status, call.account) == ("NOT_FOUND", 404, None)
+    api.account.refresh_from_db()
+    assert api.account.quota_used == 0
+
+
+def test_options_on_detect_is_api_not_found(api: Api) -> None:
+    response = api.client.options(
+        "/faceid/v1/detect", f"api_key={api.account.api_id}&api_secret={api.secret}"
+    )
+    assert (response.status_code, response.json()["error"]) == (404, "API_NOT_FOUND")
+    assert ApiCall.objects.get(request_id=response["X-Request-Id"]).status == "API_NOT_FOUND"
+
+
+@pytest.mark.parametrize("path", [*API_PATHS, "/faceid/v1/detect"])
+def test_head_is_not_found_without_a_body(api: Api, path: str) -> None:
+    response = api.client.head(f"{path}?api_id={api.account.api_id}&api_secret={api.secret}")
+    assert response.status_code == 404 and response.content == b""
+    assert ApiCall.objects.get(request_id=response["X-Request-Id"]).http_status == 404
