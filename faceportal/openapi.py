@@ -27,14 +27,19 @@ CODE_DESCRIPTIONS: dict[str, str] = {
     "INVALID_ARGUMENT": (
         "missing or malformed parameters; `reason` in the vendor's words, e.g. "
         "`argument 'mask_eye': not found`. No image given: `reason` is `must specify '<id field>', "
-        "'<file field>' or '<url field>' argument` and `image` names that image"
+        "'<file field>' or '<url field>' argument` and `image` names that image. Also a `Host` header "
+        "the service does not serve (`invalid Host header`) and a malformed chunked body "
+        "(`malformed chunked body`)"
     ),
     "UNAUTHORIZED": "unknown, empty or missing `api_id`, or wrong `api_secret` (no `reason`)",
     "KEY_EXPIRED": "the key's expiry has passed; `reason` is `key expired at <ISO 8601 with offset>`",
     "NO_PERMISSION": "the account may not call this endpoint",
     "RATE_LIMIT_EXCEEDED": "more calls per second than the account's limit",
     "OUT_OF_QUOTA": "the account's call quota is used up (only successful calls consume quota)",
-    "NOT_FOUND": "unknown path or wrong HTTP method under the API prefixes",
+    "NOT_FOUND": (
+        "unknown path (in any spelling: `//identity/...`, a trailing slash) or wrong HTTP method "
+        "(anything but POST, `OPTIONS` and `HEAD` included) under the API prefixes"
+    ),
     "INTERNAL_ERROR": "anything unexpected; logged with the request id, no stack trace in the body",
     # LinkFace images
     "DOWNLOAD_TIMEOUT": "the `*_url` download did not complete within 5 s",
@@ -42,7 +47,10 @@ CODE_DESCRIPTIONS: dict[str, str] = {
         "any other failure to fetch a `*_url` (including addresses refused as private, loopback, "
         "link-local or metadata); `reason` says why"
     ),
-    "IMAGE_FILE_SIZE_TOO_BIG": "a file over 5 MB, or a request body over 11 MB (refused before it is read)",
+    "IMAGE_FILE_SIZE_TOO_BIG": (
+        "a file over 5 MB, or a request body over 11 MB (refused before it is read; a chunked body "
+        "is read up to the cap)"
+    ),
     "IMAGE_ID_NOT_EXIST": "no stored image with that id for this account",
     "CORRUPT_IMAGE": "not JPEG, BMP, PNG, GIF or TIFF, or the file does not decode",
     "INVALID_IMAGE_FORMAT_OR_SIZE": "a side is <= 8 px or > 4000 px",
@@ -62,7 +70,10 @@ CODE_DESCRIPTIONS: dict[str, str] = {
     "BAD_ARGUMENTS:image": "`image` given more than once",
     "BAD_ARGUMENTS:multi_oriented_detection": "`multi_oriented_detection` is not `0` or `1`",
     "BAD_ARGUMENTS:verbose": "`verbose` is not `0` or `1`",
-    "BAD_ARGUMENTS:body": "the body is not multipart/form-data or form-urlencoded, or is malformed",
+    "BAD_ARGUMENTS:body": (
+        "the body is not multipart/form-data or form-urlencoded, or is malformed (a malformed chunk included)"
+    ),
+    "BAD_ARGUMENTS:host": "the `Host` header names a host the service does not serve",
     "IMAGE_ERROR_UNSUPPORTED_FORMAT": "not JPEG, BMP, PNG, GIF or TIFF, or the file does not decode",
     "INVALID_IMAGE_SIZE:image": "a side is > 4096 px",
     "AUTHORIZATION_ERROR": "unknown key or wrong `api_secret`",
@@ -70,7 +81,9 @@ CODE_DESCRIPTIONS: dict[str, str] = {
     "AUTHORIZATION_ERROR:NO_PERMISSION": "the account may not call this endpoint",
     "AUTHORIZATION_ERROR:OUT_OF_QUOTA": "the account's call quota is used up",
     "CONCURRENCY_LIMIT_EXCEEDED": "more simultaneous requests (or calls per second) than the key's limit",
-    "API_NOT_FOUND": "unknown path or wrong HTTP method under /faceid/",
+    "API_NOT_FOUND": (
+        "unknown path (in any spelling) or wrong HTTP method (anything but POST) under /faceid/"
+    ),
 }
 
 # -- Error codes per HTTP status ---------------------------------------------------------------
@@ -105,6 +118,7 @@ FACEID_ERRORS: Errors = {
         "BAD_ARGUMENTS:multi_oriented_detection",
         "BAD_ARGUMENTS:verbose",
         "BAD_ARGUMENTS:body",
+        "BAD_ARGUMENTS:host",
         "IMAGE_ERROR_UNSUPPORTED_FORMAT",
         "INVALID_IMAGE_SIZE:image",
     ),
@@ -327,7 +341,7 @@ ENDPOINTS: list[Endpoint] = [
         "faceid",
         "Detect faces (FaceID style)",
         "Faces with quality, a box and a token. Credentials are form fields. The whole request body "
-        "may be at most 2 MB, else HTTP 413 with a plain-text body.",
+        "(chunked or not) may be at most 2 MB, else HTTP 413 with a plain-text body.",
         [
             Param("api_key", "string", "the account's api_id", required=True),
             Param("api_secret", "string", "the account's api_secret", required=True),
