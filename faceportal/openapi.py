@@ -26,8 +26,9 @@ CODE_DESCRIPTIONS: dict[str, str] = {
     "ENCODING_ERROR": "a parameter is not valid UTF-8",
     "INVALID_ARGUMENT": (
         "missing or malformed parameters; `reason` in the vendor's words, e.g. "
-        "`argument 'mask_eye': not found`. No image given: `reason` is `must specify '<id field>', "
-        "'<file field>' or '<url field>' argument` and `image` names that image. Also a `Host` header "
+        "`argument 'mask_eye': not found`, `too many parameters (at most 100)`. No image given: "
+        "`reason` is `must specify '<id field>', '<file field>' or '<url field>' argument` and "
+        "`image` names that image. Also a `Host` header "
         "the service does not serve (`invalid Host header`) and a malformed chunked body "
         "(`malformed chunked body`)"
     ),

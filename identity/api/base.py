@@ -12,7 +12,8 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from django.core.exceptions import SuspiciousOperation
+from django.conf import settings
+from django.core.exceptions import SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.db import transaction
 from django.http import HttpResponse
 from rest_framework.exceptions import MethodNotAllowed, ParseError, UnsupportedMediaType
@@ -61,6 +62,13 @@ class ApiView(APIView):
             raise self._refusal("RATE_LIMIT_EXCEEDED")
         if not accounts.quota_available(self.account):
             raise self._refusal("OUT_OF_QUOTA")
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple[Any, str]:
+        """No negotiation: every answer is the vendor's JSON (or mask's image) whatever `Accept`
+        says. DRF's would refuse `Accept: image/jpeg` (NotAcceptable, an internal error here)
+        and read the query string (its `?format=`) before the pipeline can refuse it."""
+        renderer = self.renderer_classes[0]()
+        return renderer, renderer.media_type
 
     def _authenticate(self) -> ApiAccount:
         api_id = self.params.text(self.family.id_field)
@@ -153,11 +161,15 @@ def as_api_error(exc: BaseException, family: Family, request_id: str) -> ApiErro
     if isinstance(exc, (ParseError, UnsupportedMediaType, SuspiciousOperation)):
         if family is FACEID:
             return ApiError("BAD_ARGUMENTS:body")
-        if isinstance(exc, SuspiciousOperation):
-            return ApiError("INVALID_ARGUMENT", reason=str(exc) or "malformed request")
-        return ApiError(
-            "INVALID_ARGUMENT", reason="request body must be multipart/form-data or form-urlencoded"
-        )
+        if isinstance(exc, TooManyFieldsSent):
+            reason = f"too many parameters (at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS})"
+        elif isinstance(exc, TooManyFilesSent):
+            reason = f"too many files (at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES})"
+        elif isinstance(exc, SuspiciousOperation):
+            reason = str(exc) or "malformed request"
+        else:
+            reason = "request body must be multipart/form-data or form-urlencoded"
+        return ApiError("INVALID_ARGUMENT", reason=reason)
     log.error("internal error in request %s", request_id, exc_info=exc)
     return ApiError("INTERNAL_ERROR", 500)
 

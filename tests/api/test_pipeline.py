@@ -308,3 +308,13 @@ def test_head_is_not_found_without_a_body(api: Api, path: str) -> None:
     response = api.client.head(f"{path}?api_id={api.account.api_id}&api_secret={api.secret}")
     assert response.status_code == 404 and response.content == b""
     assert ApiCall.objects.get(request_id=response["X-Request-Id"]).http_status == 404
+
+
+@pytest.mark.parametrize("accept", ["image/jpeg", "text/html", "application/xml"])
+def test_the_accept_header_changes_nothing(api: Api, accept: str) -> None:
+    masked = api.linkface(
+        "/identity/mask_selfie_image", {"selfie_file": upload("grace_hopper")}, HTTP_ACCEPT=accept
+    )
+    assert (masked.status_code, masked["Content-Type"]) == (200, "image/jpeg")
+    refused = api.linkface(COMPARE, {}, HTTP_ACCEPT=accept)
+    assert (refused.status_code, refused.json()["status"]) == (400, "INVALID_ARGUMENT")
