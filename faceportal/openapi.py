@@ -46,7 +46,7 @@ CODE_DESCRIPTIONS: dict[str, str] = {
     "DOWNLOAD_TIMEOUT": "the `*_url` download did not complete within 5 s",
     "DOWNLOAD_ERROR": (
         "any other failure to fetch a `*_url` (including addresses refused as private, loopback, "
-        "link-local or metadata); `reason` says why"
+        "link-local or metadata, and URLs over 8192 characters); `reason` says why"
     ),
     "IMAGE_FILE_SIZE_TOO_BIG": (
         "a file over 5 MB, or a request body over 11 MB (refused before it is read; a chunked body "
@@ -169,7 +169,11 @@ class Param:
 def image_params(name: str, id_field: str, label: str, rotate: str | None) -> list[Param]:
     params = [
         Param(f"{name}_file", "file", f"{label}, uploaded"),
-        Param(f"{name}_url", "string", f"{label}, fetched from an http/https URL within 5 s"),
+        Param(
+            f"{name}_url",
+            "string",
+            f"{label}, fetched from an http/https URL (<= 8192 characters) within 5 s",
+        ),
         Param(id_field, "string", f"{label}, an image stored earlier by this account (32 hex)"),
     ]
     if rotate:
@@ -399,7 +403,9 @@ ENDPOINTS: list[Endpoint] = [
         "The encrypted package produced by the project's capture SDK, by `file` or `url`; accepted once.",
         [
             Param("file", "file", "the liveness package, uploaded"),
-            Param("url", "string", "the liveness package, fetched from an http/https URL"),
+            Param(
+                "url", "string", "the liveness package, fetched from an http/https URL (<= 8192 characters)"
+            ),
         ],
         _json(UPLOAD_OK, "the package was accepted and stored"),
         linkface_errors(("WRONG_LIVENESS_DATA", "DOWNLOAD_TIMEOUT", "DOWNLOAD_ERROR")),
@@ -413,7 +419,11 @@ ENDPOINTS: list[Endpoint] = [
         [
             *image_params("selfie", "selfie_image_id", "the selfie", "selfie_auto_rotate"),
             Param("liveness_data_file", "file", "the liveness package, uploaded"),
-            Param("liveness_data_url", "string", "the liveness package, fetched from an http/https URL"),
+            Param(
+                "liveness_data_url",
+                "string",
+                "the liveness package, fetched from an http/https URL (<= 8192 characters)",
+            ),
             Param("liveness_data_id", "string", "a package uploaded earlier by this account"),
             VERBOSE,
         ],

@@ -130,3 +130,35 @@ def test_a_missing_page_is_a_download_error(api: Api, server: str, allowed: None
 @pytest.mark.parametrize("url", ["ftp://example.com/a.jpg", "file:///etc/passwd", "not a url"])
 def test_other_schemes_are_download_errors(api: Api, url: str) -> None:
     assert compare_url(api, url).json()["status"] == "DOWNLOAD_ERROR"
+
+
+def test_an_11_mb_url_is_refused_quickly_as_a_download_error(api: Api) -> None:
+    url = "http://10.0.0.1/" + "a" * (11 * 1000 * 1000)
+    started = time.process_time()
+    response = api.linkface("/identity/mask_selfie_image", {"selfie_url": url})
+    seconds = time.process_time() - started
+    body = response.json()
+    assert (body["status"], body["image"], body["reason"]) == (
+        "DOWNLOAD_ERROR",
+        "selfie",
+        "URL longer than 8192 characters",
+    )
+    assert seconds < 3  # a sanity guard only: the body itself is 11 MB to parse
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "image"),
+    [
+        (COMPARE, "image_two_url", "image_two"),
+        ("/resources/upload_liveness_data", "url", "liveness"),
+    ],
+)
+def test_a_url_just_over_the_limit_is_a_download_error(api: Api, path: str, field: str, image: str) -> None:
+    url = "http://10.0.0.1/" + "a" * (8193 - len("http://10.0.0.1/"))
+    fields = {"image_one_file": upload("grace_hopper"), field: url} if path == COMPARE else {field: url}
+    body = api.linkface(path, fields).json()
+    assert (body["status"], body["image"], body["reason"]) == (
+        "DOWNLOAD_ERROR",
+        image,
+        "URL longer than 8192 characters",
+    )
