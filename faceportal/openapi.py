@@ -23,7 +23,10 @@ Schema = dict[str, Any]
 
 CODE_DESCRIPTIONS: dict[str, str] = {
     # LinkFace request checks
-    "ENCODING_ERROR": "a parameter is not valid UTF-8",
+    "ENCODING_ERROR": (
+        "a parameter's name or value (a file name included) is not valid UTF-8; `reason` names it, "
+        "e.g. `argument 'note': not valid UTF-8`, `argument 'selfie_file': file name not valid UTF-8`"
+    ),
     "INVALID_ARGUMENT": (
         "missing or malformed parameters; `reason` in the vendor's words, e.g. "
         "`argument 'mask_eye': not found`, `too many parameters (at most 100)`. No image given: "
@@ -68,7 +71,7 @@ CODE_DESCRIPTIONS: dict[str, str] = {
     "MISSING_ARGUMENTS:image": "no `image` file",
     "BAD_ARGUMENTS:api_key": "`api_key` given more than once or not valid UTF-8",
     "BAD_ARGUMENTS:api_secret": "`api_secret` given more than once or not valid UTF-8",
-    "BAD_ARGUMENTS:image": "`image` given more than once",
+    "BAD_ARGUMENTS:image": "`image` given more than once, or its file name is not valid UTF-8",
     "BAD_ARGUMENTS:multi_oriented_detection": "`multi_oriented_detection` is not `0` or `1`",
     "BAD_ARGUMENTS:verbose": "`verbose` is not `0` or `1`",
     "BAD_ARGUMENTS:body": (
@@ -346,7 +349,8 @@ ENDPOINTS: list[Endpoint] = [
         "faceid",
         "Detect faces (FaceID style)",
         "Faces with quality, a box and a token. Credentials are form fields. The whole request body "
-        "(chunked or not) may be at most 2 MB, else HTTP 413 with a plain-text body.",
+        "(chunked or not) may be at most 2 MB, else HTTP 413 with a plain-text body. Any parameter "
+        "whose name or value is not valid UTF-8 answers `BAD_ARGUMENTS:<its name>`.",
         [
             Param("api_key", "string", "the account's api_id", required=True),
             Param("api_secret", "string", "the account's api_secret", required=True),

@@ -17,16 +17,17 @@ from django.core.exceptions import SuspiciousOperation, TooManyFieldsSent, TooMa
 from django.db import transaction
 from django.http import HttpResponse
 from rest_framework.exceptions import MethodNotAllowed, ParseError, UnsupportedMediaType
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from accounts import services as accounts
 from accounts.models import ApiAccount, Endpoint
+from identity.api.encoding import NotUtf8
 from identity.api.errors import ApiError, ImageProblem
 from identity.api.families import FACEID, LINKFACE, Family
 from identity.api.history import record_charge
 from identity.api.params import Params
+from identity.api.parsers import FormParser, MultiPartParser
 from identity.engine import Face, NoFaceFound, TooManyFaces, get_engine
 from resources import intake
 from resources.models import StoredImage
@@ -155,6 +156,8 @@ def as_api_error(exc: BaseException, family: Family, request_id: str) -> ApiErro
         return exc
     if isinstance(exc, ImageProblem):
         return family.image_error(exc)
+    if isinstance(exc, NotUtf8):
+        return family.not_utf8(exc.name, file_name=exc.file_name)
     if isinstance(exc, MethodNotAllowed):
         return ApiError(family.not_found, 404)
     # A body that cannot be read: not multipart/form-urlencoded, broken, too many fields.

@@ -46,6 +46,12 @@ class Family:
                 body["reason"] = error.reason
         return json_response(body, error.http_status, api_status=error.code)
 
+    def not_utf8(self, name: str, *, file_name: bool = False) -> ApiError:
+        if self.name == "faceid":  # as for its other malformed parameters
+            return ApiError(f"BAD_ARGUMENTS:{name}")
+        what = "file name not valid UTF-8" if file_name else "not valid UTF-8"
+        return ApiError("ENCODING_ERROR", reason=f"argument '{name}': {what}")
+
     def body_too_big(self, limit: int) -> ApiError:
         if self.name == "faceid":
             return ApiError("Request Entity Too Large", 413)

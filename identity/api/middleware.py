@@ -10,6 +10,7 @@ answered again, in the family's envelope (Family.for_django_status).
 
 from __future__ import annotations
 
+import codecs
 import io
 import logging
 import sys
@@ -47,6 +48,10 @@ class ApiMiddleware:
         request.api_started = started  # type: ignore[attr-defined]
         request.api_account = None  # type: ignore[attr-defined]
         request.api_image_ids = []  # type: ignore[attr-defined]
+        if request.encoding and codecs.lookup(request.encoding).name != "utf-8":
+            # The API's parameters are UTF-8 (the contract's rule, identity/api/encoding.py)
+            # whatever charset a Content-Type names: Django would decode them by it.
+            request.encoding = "utf-8"
         limit = settings.FACEID_MAX_BODY if family is FACEID else settings.LINKFACE_MAX_BODY
         response = self._answer(request, family, request_id, limit)
         response["X-Request-Id"] = request_id

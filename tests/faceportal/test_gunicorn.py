@@ -182,6 +182,20 @@ def test_what_the_application_sees_answers_in_json(
     assert parsed.get("status", parsed.get("error")) == code
 
 
+def test_a_request_naming_a_charset_with_150_query_parameters_gets_the_api_answer(server: str) -> None:
+    """Django parsed the query string while building such a request, before any middleware
+    (faceportal/wsgi.py): gunicorn answered its HTML 500."""
+    query = "&".join(f"p{index}=x" for index in range(150))
+    request = (
+        f"POST /identity/mask_selfie_image?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: application/x-www-form-urlencoded; charset=utf-8\r\n"
+        "Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    status, content_type, body = raw_answer(server, request.encode())
+    assert (status, content_type) == (400, "application/json")
+    assert json.loads(body)["reason"] == "too many parameters (at most 100)"
+
+
 @pytest.mark.parametrize(
     ("request_head", "status"),
     [
