@@ -38,7 +38,9 @@ CODE_DESCRIPTIONS: dict[str, str] = {
     "UNAUTHORIZED": "unknown, empty or missing `api_id`, or wrong `api_secret` (no `reason`)",
     "KEY_EXPIRED": "the key's expiry has passed; `reason` is `key expired at <ISO 8601 with offset>`",
     "NO_PERMISSION": "the account may not call this endpoint",
-    "RATE_LIMIT_EXCEEDED": "more calls per second than the account's limit",
+    "RATE_LIMIT_EXCEEDED": (
+        "more calls than the account's limit within one second (any one-second window, not a calendar second)"
+    ),
     "OUT_OF_QUOTA": "the account's call quota is used up (only successful calls consume quota)",
     "NOT_FOUND": (
         "unknown path (in any spelling: `//identity/...`, a trailing slash) or wrong HTTP method "
@@ -84,7 +86,9 @@ CODE_DESCRIPTIONS: dict[str, str] = {
     "AUTHORIZATION_ERROR:KEY_EXPIRED": "the key's expiry has passed",
     "AUTHORIZATION_ERROR:NO_PERMISSION": "the account may not call this endpoint",
     "AUTHORIZATION_ERROR:OUT_OF_QUOTA": "the account's call quota is used up",
-    "CONCURRENCY_LIMIT_EXCEEDED": "more simultaneous requests (or calls per second) than the key's limit",
+    "CONCURRENCY_LIMIT_EXCEEDED": (
+        "more simultaneous requests, or more calls within one second, than the key's limits"
+    ),
     "API_NOT_FOUND": (
         "unknown path (in any spelling) or wrong HTTP method (anything but POST) under /faceid/"
     ),
