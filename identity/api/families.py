@@ -66,7 +66,7 @@ class Family:
     def for_django_status(self, status: int, limit: int) -> ApiError:
         """The family's answer in place of a page Django made itself (its 404 for a path no
         pattern matches, a slash redirect, its 400 or 500 page for an exception outside a view)."""
-        if status == 404 or status == 405 or 300 <= status < 400:
+        if status in (404, 405) or 300 <= status < 400:
             return ApiError(self.not_found, 404)
         if status == 413:
             return self.body_too_big(limit)
