@@ -72,7 +72,9 @@ class ApiMiddleware:
             try:
                 if not _take_unsized_body(request, limit):
                     return family.render(family.body_too_big(limit), request_id)
-            except OSError:  # gunicorn's for a malformed chunk, or a client gone mid-body
+            except Exception:
+                # What the server raises for a malformed chunk or trailer, or a client gone
+                # mid-body: gunicorn's own types (OSError and ParseException subclasses).
                 return family.render(family.malformed("malformed chunked body"), request_id)
         if _content_length(request) > limit:  # refused before reading a byte of it
             return family.render(family.body_too_big(limit), request_id)

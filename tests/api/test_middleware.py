@@ -155,16 +155,27 @@ def test_a_chunked_faceid_body_over_the_cap_is_the_plain_413(api: Api) -> None:
     assert ApiCall.objects.get(request_id=response["X-Request-Id"]).http_status == 413
 
 
+class ParseException(Exception):
+    """gunicorn's for a malformed trailer (gunicorn.http.errors.InvalidHeader is one)."""
+
+
 class Broken(io.BytesIO):
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
     def read(self, size: int | None = -1) -> bytes:
-        raise OSError("Invalid chunk size")  # what gunicorn raises for a malformed chunk
+        raise self.error
 
 
 @pytest.mark.parametrize(
     ("path", "field", "code"),
     [(COMPARE, "status", "INVALID_ARGUMENT"), (DETECT, "error", "BAD_ARGUMENTS:body")],
 )
-def test_a_malformed_chunked_body_is_a_json_refusal(api: Api, path: str, field: str, code: str) -> None:
-    environ = {**chunked_environ(b"", "multipart/form-data; boundary=b"), "wsgi.input": Broken()}
+@pytest.mark.parametrize("error", [OSError("Invalid chunk size"), ParseException("Invalid header")])
+def test_a_malformed_chunked_body_is_a_json_refusal(
+    api: Api, path: str, field: str, code: str, error: Exception
+) -> None:
+    environ = {**chunked_environ(b"", "multipart/form-data; boundary=b"), "wsgi.input": Broken(error)}
     body = assert_json_refusal(api.client.post(path, **environ), 400, field, code)
     assert body.get("reason", "malformed chunked body") == "malformed chunked body"

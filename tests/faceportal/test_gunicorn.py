@@ -144,9 +144,10 @@ def test_a_chunked_upload_over_the_cap_is_refused_with_the_familys_answer(server
     assert (status, answer) == (413, b"Request Entity Too Large")
 
 
-def test_a_malformed_chunk_is_a_json_refusal(server: str) -> None:
+@pytest.mark.parametrize("body", [b"zz\r\nabc\r\n0\r\n\r\n", b"3\r\nabc\r\n0\r\nBad Trailer: x\r\n\r\n"])
+def test_a_malformed_chunk_or_trailer_is_a_json_refusal(server: str, body: bytes) -> None:
     head = http_head("/identity/mask_selfie_image", {"Transfer-Encoding": "chunked"})
-    outcome = raw_request(port_of(server), head, iter([b"zz\r\nabc\r\n0\r\n\r\n"]))
+    outcome = raw_request(port_of(server), head, iter([body]))
     assert (outcome.status, json.loads(outcome.body)["reason"]) == (400, "malformed chunked body")
 
 
