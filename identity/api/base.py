@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import HttpResponse, UnreadablePostError
 from rest_framework.exceptions import MethodNotAllowed, ParseError, UnsupportedMediaType
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -160,6 +160,8 @@ def as_api_error(exc: BaseException, family: Family, request_id: str) -> ApiErro
         return family.not_utf8(exc.name, file_name=exc.file_name)
     if isinstance(exc, MethodNotAllowed):
         return ApiError(family.not_found, 404)
+    if isinstance(exc, UnreadablePostError):  # the client stopped sending, or the server failed it
+        return family.malformed("request body could not be read")
     # A body that cannot be read: not multipart/form-urlencoded, broken, too many fields.
     if isinstance(exc, (ParseError, UnsupportedMediaType, SuspiciousOperation)):
         if family is FACEID:

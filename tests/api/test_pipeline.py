@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from datetime import timedelta
@@ -318,3 +319,29 @@ def test_the_accept_header_changes_nothing(api: Api, accept: str) -> None:
     assert (masked.status_code, masked["Content-Type"]) == (200, "image/jpeg")
     refused = api.linkface(COMPARE, {}, HTTP_ACCEPT=accept)
     assert (refused.status_code, refused.json()["status"]) == (400, "INVALID_ARGUMENT")
+
+
+class CutShort(io.BytesIO):
+    def read(self, size: int | None = -1) -> bytes:
+        raise OSError("client gone")  # as a WSGI server reports a body that stopped coming
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "code"),
+    [(COMPARE, "status", "INVALID_ARGUMENT"), ("/faceid/v1/detect", "error", "BAD_ARGUMENTS:body")],
+)
+@pytest.mark.parametrize(
+    "content_type", ["multipart/form-data; boundary=b", "application/x-www-form-urlencoded"]
+)
+def test_a_body_that_cannot_be_read_is_a_refusal_not_an_internal_error(
+    api: Api, path: str, field: str, code: str, content_type: str
+) -> None:
+    environ: dict[str, Any] = {
+        "CONTENT_TYPE": content_type,
+        "CONTENT_LENGTH": "1000",
+        "wsgi.input": CutShort(),
+    }
+    response = api.client.post(path, **environ)
+    body = response.json()
+    assert (response.status_code, body[field]) == (400, code)
+    assert body.get("reason", "request body could not be read") == "request body could not be read"
