@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import random
 import secrets
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
@@ -116,11 +116,32 @@ def authenticate(api_id: str, secret: str) -> ApiAccount:
     return account
 
 
+# A call that passes the rate limit holds one of the account's `rate_limit` slots for this long.
+RATE_WINDOW_SECONDS = 1
+
+
 def rate_limit_exceeded(account: ApiAccount) -> bool:
-    """Counts this call in the current one-second window, shared by all processes."""
-    if account.rate_limit == 0:
+    """Lets this call through if one of the account's `rate_limit` slots is free, and takes it
+    for RATE_WINDOW_SECONDS; shared by all processes through the cache.
+
+    Each slot is a cache key added with a one-second expiry, so it is free again exactly one
+    second after the call that took it: at most `rate_limit` calls pass in ANY one-second
+    window, wherever it starts (a counter per calendar second let a burst at the end of one
+    second and another at the start of the next through: twice the limit). `add` is atomic
+    (SET NX in Redis, a lock in local memory), so two calls never take the same slot, and a
+    refused call takes nothing. The expiry is the cache's clock: with Redis, one clock for
+    every app server. Usually one round trip (a random slot is free), two or more otherwise.
+    """
+    limit = account.rate_limit
+    if limit == 0:
         return False
-    return _count(f"rate:{account.pk}:{int(time.time())}", timeout=5) > account.rate_limit
+    slots = [f"rate-slot:{account.pk}:{index}" for index in range(limit)]
+    if cache.add(random.choice(slots), 1, timeout=RATE_WINDOW_SECONDS):
+        return False
+    held = cache.get_many(slots)
+    free = [slot for slot in slots if slot not in held]
+    random.shuffle(free)  # concurrent calls then rarely race for the same slot
+    return not any(cache.add(slot, 1, timeout=RATE_WINDOW_SECONDS) for slot in free)
 
 
 def _count(key: str, *, timeout: int) -> int:

@@ -23,26 +23,40 @@ Schema = dict[str, Any]
 
 CODE_DESCRIPTIONS: dict[str, str] = {
     # LinkFace request checks
-    "ENCODING_ERROR": "a parameter is not valid UTF-8",
+    "ENCODING_ERROR": (
+        "a parameter's name or value (a file name included) is not valid UTF-8; `reason` names it, "
+        "e.g. `argument 'note': not valid UTF-8`, `argument 'selfie_file': file name not valid UTF-8`"
+    ),
     "INVALID_ARGUMENT": (
         "missing or malformed parameters; `reason` in the vendor's words, e.g. "
-        "`argument 'mask_eye': not found`. No image given: `reason` is `must specify '<id field>', "
-        "'<file field>' or '<url field>' argument` and `image` names that image"
+        "`argument 'mask_eye': not found`, `too many parameters (at most 100)`. No image given: "
+        "`reason` is `must specify '<id field>', '<file field>' or '<url field>' argument` and "
+        "`image` names that image. Also a `Host` header "
+        "the service does not serve (`invalid Host header`) and a malformed chunked body "
+        "(`malformed chunked body`)"
     ),
     "UNAUTHORIZED": "unknown, empty or missing `api_id`, or wrong `api_secret` (no `reason`)",
     "KEY_EXPIRED": "the key's expiry has passed; `reason` is `key expired at <ISO 8601 with offset>`",
     "NO_PERMISSION": "the account may not call this endpoint",
-    "RATE_LIMIT_EXCEEDED": "more calls per second than the account's limit",
+    "RATE_LIMIT_EXCEEDED": (
+        "more calls than the account's limit within one second (any one-second window, not a calendar second)"
+    ),
     "OUT_OF_QUOTA": "the account's call quota is used up (only successful calls consume quota)",
-    "NOT_FOUND": "unknown path or wrong HTTP method under the API prefixes",
+    "NOT_FOUND": (
+        "unknown path (in any spelling: `//identity/...`, a trailing slash) or wrong HTTP method "
+        "(anything but POST, `OPTIONS` and `HEAD` included) under the API prefixes"
+    ),
     "INTERNAL_ERROR": "anything unexpected; logged with the request id, no stack trace in the body",
     # LinkFace images
     "DOWNLOAD_TIMEOUT": "the `*_url` download did not complete within 5 s",
     "DOWNLOAD_ERROR": (
         "any other failure to fetch a `*_url` (including addresses refused as private, loopback, "
-        "link-local or metadata); `reason` says why"
+        "link-local or metadata, and URLs over 8192 characters); `reason` says why"
     ),
-    "IMAGE_FILE_SIZE_TOO_BIG": "a file over 5 MB, or a request body over 11 MB (refused before it is read)",
+    "IMAGE_FILE_SIZE_TOO_BIG": (
+        "a file over 5 MB, or a request body over 11 MB (refused before it is read; a chunked body "
+        "is read up to the cap)"
+    ),
     "IMAGE_ID_NOT_EXIST": "no stored image with that id for this account",
     "CORRUPT_IMAGE": "not JPEG, BMP, PNG, GIF or TIFF, or the file does not decode",
     "INVALID_IMAGE_FORMAT_OR_SIZE": "a side is <= 8 px or > 4000 px",
@@ -59,18 +73,25 @@ CODE_DESCRIPTIONS: dict[str, str] = {
     "MISSING_ARGUMENTS:image": "no `image` file",
     "BAD_ARGUMENTS:api_key": "`api_key` given more than once or not valid UTF-8",
     "BAD_ARGUMENTS:api_secret": "`api_secret` given more than once or not valid UTF-8",
-    "BAD_ARGUMENTS:image": "`image` given more than once",
+    "BAD_ARGUMENTS:image": "`image` given more than once, or its file name is not valid UTF-8",
     "BAD_ARGUMENTS:multi_oriented_detection": "`multi_oriented_detection` is not `0` or `1`",
     "BAD_ARGUMENTS:verbose": "`verbose` is not `0` or `1`",
-    "BAD_ARGUMENTS:body": "the body is not multipart/form-data or form-urlencoded, or is malformed",
+    "BAD_ARGUMENTS:body": (
+        "the body is not multipart/form-data or form-urlencoded, or is malformed (a malformed chunk included)"
+    ),
+    "BAD_ARGUMENTS:host": "the `Host` header names a host the service does not serve",
     "IMAGE_ERROR_UNSUPPORTED_FORMAT": "not JPEG, BMP, PNG, GIF or TIFF, or the file does not decode",
     "INVALID_IMAGE_SIZE:image": "a side is > 4096 px",
     "AUTHORIZATION_ERROR": "unknown key or wrong `api_secret`",
     "AUTHORIZATION_ERROR:KEY_EXPIRED": "the key's expiry has passed",
     "AUTHORIZATION_ERROR:NO_PERMISSION": "the account may not call this endpoint",
     "AUTHORIZATION_ERROR:OUT_OF_QUOTA": "the account's call quota is used up",
-    "CONCURRENCY_LIMIT_EXCEEDED": "more simultaneous requests (or calls per second) than the key's limit",
-    "API_NOT_FOUND": "unknown path or wrong HTTP method under /faceid/",
+    "CONCURRENCY_LIMIT_EXCEEDED": (
+        "more simultaneous requests, or more calls within one second, than the key's limits"
+    ),
+    "API_NOT_FOUND": (
+        "unknown path (in any spelling) or wrong HTTP method (anything but POST) under /faceid/"
+    ),
 }
 
 # -- Error codes per HTTP status ---------------------------------------------------------------
@@ -105,6 +126,7 @@ FACEID_ERRORS: Errors = {
         "BAD_ARGUMENTS:multi_oriented_detection",
         "BAD_ARGUMENTS:verbose",
         "BAD_ARGUMENTS:body",
+        "BAD_ARGUMENTS:host",
         "IMAGE_ERROR_UNSUPPORTED_FORMAT",
         "INVALID_IMAGE_SIZE:image",
     ),
@@ -154,7 +176,11 @@ class Param:
 def image_params(name: str, id_field: str, label: str, rotate: str | None) -> list[Param]:
     params = [
         Param(f"{name}_file", "file", f"{label}, uploaded"),
-        Param(f"{name}_url", "string", f"{label}, fetched from an http/https URL within 5 s"),
+        Param(
+            f"{name}_url",
+            "string",
+            f"{label}, fetched from an http/https URL (<= 8192 characters) within 5 s",
+        ),
         Param(id_field, "string", f"{label}, an image stored earlier by this account (32 hex)"),
     ]
     if rotate:
@@ -327,7 +353,8 @@ ENDPOINTS: list[Endpoint] = [
         "faceid",
         "Detect faces (FaceID style)",
         "Faces with quality, a box and a token. Credentials are form fields. The whole request body "
-        "may be at most 2 MB, else HTTP 413 with a plain-text body.",
+        "(chunked or not) may be at most 2 MB, else HTTP 413 with a plain-text body. Any parameter "
+        "whose name or value is not valid UTF-8 answers `BAD_ARGUMENTS:<its name>`.",
         [
             Param("api_key", "string", "the account's api_id", required=True),
             Param("api_secret", "string", "the account's api_secret", required=True),
@@ -384,7 +411,9 @@ ENDPOINTS: list[Endpoint] = [
         "The encrypted package produced by the project's capture SDK, by `file` or `url`; accepted once.",
         [
             Param("file", "file", "the liveness package, uploaded"),
-            Param("url", "string", "the liveness package, fetched from an http/https URL"),
+            Param(
+                "url", "string", "the liveness package, fetched from an http/https URL (<= 8192 characters)"
+            ),
         ],
         _json(UPLOAD_OK, "the package was accepted and stored"),
         linkface_errors(("WRONG_LIVENESS_DATA", "DOWNLOAD_TIMEOUT", "DOWNLOAD_ERROR")),
@@ -398,7 +427,11 @@ ENDPOINTS: list[Endpoint] = [
         [
             *image_params("selfie", "selfie_image_id", "the selfie", "selfie_auto_rotate"),
             Param("liveness_data_file", "file", "the liveness package, uploaded"),
-            Param("liveness_data_url", "string", "the liveness package, fetched from an http/https URL"),
+            Param(
+                "liveness_data_url",
+                "string",
+                "the liveness package, fetched from an http/https URL (<= 8192 characters)",
+            ),
             Param("liveness_data_id", "string", "a package uploaded earlier by this account"),
             VERBOSE,
         ],

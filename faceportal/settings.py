@@ -183,8 +183,8 @@ FACEID_MAX_BODY = 2 * 1024 * 1024  # over this FaceID answers 413, as the vendor
 LINKFACE_MAX_BODY = 11 * 1024 * 1024  # two 5 MB images and the form around them
 # Uploads above this go to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
-# A body without Content-Length (chunked) is read by Django as empty, so the middleware's
-# Content-Length check is the whole cap: no request can stream an unbounded upload to disk.
+# The API middleware refuses a body over its family's cap by its Content-Length, or reads a
+# chunked one up to the cap and no further: no request can stream an unbounded upload to disk.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 100
 DATA_UPLOAD_MAX_NUMBER_FILES = 10

@@ -12,20 +12,22 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from django.core.exceptions import SuspiciousOperation
+from django.conf import settings
+from django.core.exceptions import SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import HttpResponse, UnreadablePostError
 from rest_framework.exceptions import MethodNotAllowed, ParseError, UnsupportedMediaType
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from accounts import services as accounts
 from accounts.models import ApiAccount, Endpoint
+from identity.api.encoding import NotUtf8
 from identity.api.errors import ApiError, ImageProblem
 from identity.api.families import FACEID, LINKFACE, Family
 from identity.api.history import record_charge
 from identity.api.params import Params
+from identity.api.parsers import FormParser, MultiPartParser
 from identity.engine import Face, NoFaceFound, TooManyFaces, get_engine
 from resources import intake
 from resources.models import StoredImage
@@ -37,6 +39,9 @@ class ApiView(APIView):
     family: Family = LINKFACE
     endpoint: Endpoint
     parser_classes = (MultiPartParser, FormParser)
+    # POST only: DRF would answer OPTIONS itself (200 with its metadata), and no endpoint has GET,
+    # so HEAD is not derived either. Every other method is an unknown API, as the vendors answer.
+    http_method_names = ["post"]
     authentication_classes = ()
     permission_classes = ()
     throttle_classes = ()
@@ -46,7 +51,7 @@ class ApiView(APIView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        if not hasattr(self, (request.method or "").lower()):  # before credentials are looked at
+        if (request.method or "").lower() not in self.http_method_names:  # before credentials
             raise MethodNotAllowed(request.method or "")
         self.params = Params(request, self.family)
         self.params.check_encoding()
@@ -58,6 +63,13 @@ class ApiView(APIView):
             raise self._refusal("RATE_LIMIT_EXCEEDED")
         if not accounts.quota_available(self.account):
             raise self._refusal("OUT_OF_QUOTA")
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple[Any, str]:
+        """No negotiation: every answer is the vendor's JSON (or mask's image) whatever `Accept`
+        says. DRF's would refuse `Accept: image/jpeg` (NotAcceptable, an internal error here)
+        and read the query string (its `?format=`) before the pipeline can refuse it."""
+        renderer = self.renderer_classes[0]()
+        return renderer, renderer.media_type
 
     def _authenticate(self) -> ApiAccount:
         api_id = self.params.text(self.family.id_field)
@@ -144,17 +156,25 @@ def as_api_error(exc: BaseException, family: Family, request_id: str) -> ApiErro
         return exc
     if isinstance(exc, ImageProblem):
         return family.image_error(exc)
+    if isinstance(exc, NotUtf8):
+        return family.not_utf8(exc.name, file_name=exc.file_name)
     if isinstance(exc, MethodNotAllowed):
         return ApiError(family.not_found, 404)
+    if isinstance(exc, UnreadablePostError):  # the client stopped sending, or the server failed it
+        return family.malformed("request body could not be read")
     # A body that cannot be read: not multipart/form-urlencoded, broken, too many fields.
     if isinstance(exc, (ParseError, UnsupportedMediaType, SuspiciousOperation)):
         if family is FACEID:
             return ApiError("BAD_ARGUMENTS:body")
-        if isinstance(exc, SuspiciousOperation):
-            return ApiError("INVALID_ARGUMENT", reason=str(exc) or "malformed request")
-        return ApiError(
-            "INVALID_ARGUMENT", reason="request body must be multipart/form-data or form-urlencoded"
-        )
+        if isinstance(exc, TooManyFieldsSent):
+            reason = f"too many parameters (at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS})"
+        elif isinstance(exc, TooManyFilesSent):
+            reason = f"too many files (at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES})"
+        elif isinstance(exc, SuspiciousOperation):
+            reason = str(exc) or "malformed request"
+        else:
+            reason = "request body must be multipart/form-data or form-urlencoded"
+        return ApiError("INVALID_ARGUMENT", reason=reason)
     log.error("internal error in request %s", request_id, exc_info=exc)
     return ApiError("INTERNAL_ERROR", 500)
 

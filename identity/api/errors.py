@@ -1,4 +1,4 @@
-"""API errors: raised anywhere in the request path, rendered in one place (render.py)."""
+"""API errors: raised anywhere in the request path, rendered in one place (Family.render)."""
 
 from __future__ import annotations
 

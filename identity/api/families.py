@@ -22,7 +22,7 @@ JSON = "application/json"
 @dataclass(frozen=True)
 class Family:
     name: str
-    prefixes: tuple[str, ...]
+    segments: tuple[str, ...]  # the first path segments the family answers under
     id_field: str  # the credential naming the account
     not_found: str
 
@@ -45,6 +45,40 @@ class Family:
             if error.reason:
                 body["reason"] = error.reason
         return json_response(body, error.http_status, api_status=error.code)
+
+    def not_utf8(self, name: str, *, file_name: bool = False) -> ApiError:
+        if self.name == "faceid":  # as for its other malformed parameters
+            return ApiError(f"BAD_ARGUMENTS:{name}")
+        what = "file name not valid UTF-8" if file_name else "not valid UTF-8"
+        return ApiError("ENCODING_ERROR", reason=f"argument '{name}': {what}")
+
+    def body_too_big(self, limit: int) -> ApiError:
+        if self.name == "faceid":
+            return ApiError("Request Entity Too Large", 413)
+        return ApiError("IMAGE_FILE_SIZE_TOO_BIG", reason=f"request body over {limit} bytes")
+
+    def bad_host(self) -> ApiError:
+        # Not a parameter, but what an integrator must fix in the request, like a bad body.
+        if self.name == "faceid":
+            return ApiError("BAD_ARGUMENTS:host")
+        return ApiError("INVALID_ARGUMENT", reason="invalid Host header")
+
+    def for_django_status(self, status: int, limit: int) -> ApiError:
+        """The family's answer in place of a page Django made itself (its 404 for a path no
+        pattern matches, a slash redirect, its 400 or 500 page for an exception outside a view)."""
+        if status in (404, 405) or 300 <= status < 400:
+            return ApiError(self.not_found, 404)
+        if status == 413:
+            return self.body_too_big(limit)
+        if status == 400:
+            return self.malformed("malformed request")
+        return ApiError("INTERNAL_ERROR", 500)
+
+    def malformed(self, reason: str) -> ApiError:
+        """A request that cannot be read as one (its body, its framing)."""
+        if self.name == "faceid":
+            return ApiError("BAD_ARGUMENTS:body")
+        return ApiError("INVALID_ARGUMENT", reason=reason)
 
     def image_error(self, problem: ImageProblem) -> ApiError:
         if self.name == "faceid":
@@ -75,14 +109,17 @@ _FACEID_IMAGE_CODES = {
     ImageProblem.MISSING: ("MISSING_ARGUMENTS:{image}", 400),
 }
 
-LINKFACE = Family("linkface", ("/identity/", "/resources/"), "api_id", "NOT_FOUND")
-FACEID = Family("faceid", ("/faceid/",), "api_key", "API_NOT_FOUND")
+LINKFACE = Family("linkface", ("identity", "resources"), "api_id", "NOT_FOUND")
+FACEID = Family("faceid", ("faceid",), "api_key", "API_NOT_FOUND")
 FAMILIES = (LINKFACE, FACEID)
 
 
 def family_for_path(path: str) -> Family | None:
+    """The family of a path in any spelling of its prefix: `//identity/x`, `/identity` and
+    `/identity/x/` are the API's too, so that none of them gets one of Django's HTML pages."""
+    first = path.lstrip("/").split("/", 1)[0]
     for family in FAMILIES:
-        if path.startswith(family.prefixes):
+        if first in family.segments:
             return family
     return None
 

@@ -10,36 +10,53 @@ then too. A charged row left incomplete therefore means no answer left, and
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import TooManyFieldsSent
+from django.http import HttpRequest, HttpResponse, QueryDict
 
 from accounts.models import ApiAccount, ApiCall
 
 MASKED = "********"
+MAX_PARAMS = 50
 MAX_PARAM_CHARS = 256
 MAX_BODY_CHARS = 64 * 1024
+
+
+def _text(value: object, limit: int = MAX_PARAM_CHARS) -> str:
+    # PostgreSQL stores no NUL in text or JSON: the row would fail, and the call go unrecorded.
+    return str(value)[:limit].replace("\x00", "\ufffd")
+
+
+def _query_of(request: HttpRequest) -> QueryDict:
+    """The query string as Django reads it, or, when it has more fields than Django will read
+    (the call was refused for it), its first fields: such a call is on record too."""
+    try:
+        return request.GET
+    except TooManyFieldsSent:
+        raw = request.META.get("QUERY_STRING", "").encode("latin-1", "replace").decode("utf-8", "replace")
+        return QueryDict("&".join(raw.split("&", MAX_PARAMS)[:MAX_PARAMS]))
 
 
 def _params_of(request: HttpRequest) -> dict[str, object]:
     """The call's parameters for its history: query string and the form fields the view
     parsed (a body refused before parsing is never read here), secrets masked, files by
     name, size and type."""
-    sources = [request.GET]
+    sources = [_query_of(request)]
     form = getattr(request, "_post", None)
     if form is not None:
         sources.append(form)
     params: dict[str, object] = {}
     for source in sources:
-        for key in list(source)[:50]:
-            value = str(source.get(key, ""))
-            params[key[:64]] = MASKED if "secret" in key.lower() else value[:MAX_PARAM_CHARS]
+        for key in list(source)[:MAX_PARAMS]:
+            value = MASKED if "secret" in key.lower() else _text(source.get(key, ""))
+            params[_text(key, 64)] = value
     files = getattr(request, "_files", None)
     if files is not None:
         for key in list(files)[:10]:
             upload = files[key]
-            params[key[:64]] = {
-                "file": str(upload.name)[:MAX_PARAM_CHARS],
+            params[_text(key, 64)] = {
+                "file": _text(upload.name),
                 "bytes": upload.size,
-                "content_type": upload.content_type,
+                "content_type": _text(upload.content_type),
             }
     return params
 

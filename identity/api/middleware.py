@@ -1,24 +1,37 @@
-"""Around every call under the API prefixes: request id, body cap, history, last-resort errors.
+"""Around every call under the API prefixes: request id, Host and body checks, history, and the
+family's envelope for anything Django answers itself.
 
 It runs outside the view so that it also covers what the view never sees: unknown paths,
-bodies refused before parsing, and failures anywhere in Django.
+bodies refused before parsing, and failures anywhere in Django. Django turns an exception
+raised inside this middleware (in a later middleware or the view) into one of its own pages
+before it gets here; any answer not made by the API (it has no `api_status`) is therefore
+answered again, in the family's envelope (Family.for_django_status).
 """
 
 from __future__ import annotations
 
+import codecs
+import io
 import logging
+import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse
 
 from faceportal import metrics
 from identity.api import history
-from identity.api.errors import ApiError
-from identity.api.families import FACEID, family_for_path
+from identity.api.families import FACEID, Family, family_for_path
 
 log = logging.getLogger("faceportal.api")
+# Where Django itself reports a bad Host, so that operators find it in the usual place.
+security_log = logging.getLogger("django.security.DisallowedHost")
+
+_READ_SIZE = 64 * 1024
 
 
 class ApiMiddleware:
@@ -35,25 +48,54 @@ class ApiMiddleware:
         request.api_started = started  # type: ignore[attr-defined]
         request.api_account = None  # type: ignore[attr-defined]
         request.api_image_ids = []  # type: ignore[attr-defined]
-        length = _content_length(request)
+        if request.encoding and codecs.lookup(request.encoding).name != "utf-8":
+            # The API's parameters are UTF-8 (the contract's rule, identity/api/encoding.py)
+            # whatever charset a Content-Type names: Django would decode them by it.
+            request.encoding = "utf-8"
         limit = settings.FACEID_MAX_BODY if family is FACEID else settings.LINKFACE_MAX_BODY
-        if length > limit:
-            # Refused before reading a byte of it.
-            error = (
-                ApiError("Request Entity Too Large", 413)
-                if family is FACEID
-                else ApiError("IMAGE_FILE_SIZE_TOO_BIG", reason=f"request body over {limit} bytes")
-            )
-            response = family.render(error, request_id)
-        else:
-            try:
-                response = self.get_response(request)
-            except Exception:  # the view renders its own errors; this is the last resort
-                log.exception("internal error in request %s", request_id)
-                response = family.render(ApiError("INTERNAL_ERROR", 500), request_id)
+        response = self._answer(request, family, request_id, limit)
         response["X-Request-Id"] = request_id
-        _record(request, response, family.name, request_id, (time.perf_counter() - started) * 1000, length)
+        if not response.streaming and not response.has_header("Content-Length"):
+            # As CommonMiddleware gives the answers that pass through it; not the ones made here.
+            response["Content-Length"] = str(len(response.content))
+        latency_ms = (time.perf_counter() - started) * 1000
+        _record(request, response, family.name, request_id, latency_ms, _content_length(request))
         return response
+
+    def _answer(self, request: HttpRequest, family: Family, request_id: str, limit: int) -> HttpResponse:
+        try:
+            request.get_host()
+        except DisallowedHost as exc:
+            security_log.error(str(exc))
+            return family.render(family.bad_host(), request_id)
+        if _is_unsized(request):
+            try:
+                if not _take_unsized_body(request, limit):
+                    return family.render(family.body_too_big(limit), request_id)
+            except Exception:
+                # What the server raises for a malformed chunk or trailer, or a client gone
+                # mid-body: gunicorn's own types (OSError and ParseException subclasses).
+                return family.render(family.malformed("malformed chunked body"), request_id)
+        if _content_length(request) > limit:  # refused before reading a byte of it
+            return family.render(family.body_too_big(limit), request_id)
+        response = self.get_response(request)
+        if hasattr(response, "api_status") or response.status_code < 300:
+            return response
+        error = family.for_django_status(response.status_code, limit)
+        if error.http_status == 500 and response.status_code != 500:
+            log.error("request %s: Django answered %s, sent as an internal error", request_id, response)
+        return family.render(error, request_id)
+
+
+def _log_uncaught(sender: object, request: HttpRequest | None = None, **kwargs: Any) -> None:
+    """Django's own report of an exception outside a view goes to a logger that production
+    configurations leave silent; API calls get theirs here, with the request id."""
+    request_id = getattr(request, "api_request_id", None)
+    if request_id:
+        log.error("internal error in request %s", request_id, exc_info=sys.exc_info())
+
+
+got_request_exception.connect(_log_uncaught, dispatch_uid="faceportal.api.log_uncaught")
 
 
 def _content_length(request: HttpRequest) -> int:
@@ -61,6 +103,30 @@ def _content_length(request: HttpRequest) -> int:
         return max(0, int(request.META.get("CONTENT_LENGTH") or 0))
     except ValueError:
         return 0
+
+
+def _is_unsized(request: HttpRequest) -> bool:
+    """A chunked body: gunicorn de-chunks it into wsgi.input and gives no Content-Length, and
+    Django would read it as empty ("must specify ..." for a photo that was sent)."""
+    chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+    return chunked and not request.META.get("CONTENT_LENGTH")
+
+
+def _take_unsized_body(request: HttpRequest, limit: int) -> bool:
+    """Reads a chunked body, up to one byte past `limit` and never further, and hands it on as
+    a body of known length; false when it is over the limit."""
+    stream = request.META["wsgi.input"]
+    body = bytearray()
+    while len(body) <= limit:
+        piece = stream.read(min(_READ_SIZE, limit + 1 - len(body)))
+        if not piece:
+            break
+        body += piece
+    if len(body) > limit:
+        return False
+    request._stream = io.BytesIO(bytes(body))
+    request.META["CONTENT_LENGTH"] = str(len(body))
+    return True
 
 
 def _record(

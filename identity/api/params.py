@@ -7,12 +7,11 @@ is not valid UTF-8 is refused before anything else is looked at.
 
 from __future__ import annotations
 
-from urllib.parse import unquote_to_bytes
-
 from django.core.files.uploadedfile import UploadedFile
 from django.http import QueryDict
 from rest_framework.request import Request
 
+from identity.api.encoding import NotUtf8, first_non_utf8
 from identity.api.errors import ApiError
 from identity.api.families import FACEID, Family
 
@@ -34,28 +33,13 @@ class Params:
         return ApiError("INVALID_ARGUMENT", reason=f"argument '{name}': {reason}")
 
     def check_encoding(self) -> None:
-        """ENCODING_ERROR (FaceID: BAD_ARGUMENTS:<key>) for any value that is not UTF-8.
-
-        The query string is checked on its raw bytes. Form values have already been
-        decoded by Django with replacement characters, so a U+FFFD in one marks bytes
-        that were not UTF-8.
-        """
+        """ENCODING_ERROR (FaceID: BAD_ARGUMENTS:<key>) for a query-string parameter that is
+        not UTF-8, judged on the raw bytes (the WSGI server hands them over as Latin-1). The
+        body was judged the same way while it was parsed (identity/api/parsers.py)."""
         raw = self.request._request.META.get("QUERY_STRING", "").encode("latin-1", "replace")
-        for part in raw.split(b"&"):
-            name, _, value = part.partition(b"=")
-            for piece in (name, value):
-                try:
-                    unquote_to_bytes(piece.replace(b"+", b" ")).decode("utf-8")
-                except UnicodeDecodeError:
-                    self._encoding_error(unquote_to_bytes(name).decode("utf-8", "replace"))
-        for name, values in self.form.lists():
-            if any(isinstance(value, str) and "\ufffd" in value for value in values) or "\ufffd" in name:
-                self._encoding_error(name)
-
-    def _encoding_error(self, name: str) -> None:
-        if self.family is FACEID:
-            raise ApiError(f"BAD_ARGUMENTS:{name}")
-        raise ApiError("ENCODING_ERROR", reason=f"argument '{name}': not valid UTF-8")
+        name = first_non_utf8(raw)
+        if name is not None:
+            raise NotUtf8(name)
 
     def _values(self, name: str) -> list[object]:
         values: list[object] = []

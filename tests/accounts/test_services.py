@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import timedelta
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from django.core.cache import cache
@@ -149,24 +152,56 @@ def test_quota_consume_is_exact_under_concurrency() -> None:
     assert account.quota_used == 5
 
 
+LOCAL_MEMORY = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
 @pytest.mark.django_db
 class TestRateLimit:
+    """At most `rate_limit` calls pass in any one-second window, wherever the second starts."""
+
     @pytest.fixture
-    def clock(self, monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
-        # Only services' view of the time is frozen, so calls cannot straddle a second.
+    def clock(self, monkeypatch: pytest.MonkeyPatch, settings: Any) -> SimpleNamespace:
+        # The process's clock, which the local-memory cache's expiry reads too; that cache
+        # here even in the services pass, since Redis keeps its own time.
+        settings.CACHES = LOCAL_MEMORY
         clock = SimpleNamespace(now=1_700_000_000.25)
-        monkeypatch.setattr(services, "time", SimpleNamespace(time=lambda: clock.now))
+        monkeypatch.setattr(time, "time", lambda: clock.now)
         return clock
 
     def test_trips_after_rate_limit_calls_in_one_second(self, clock: SimpleNamespace) -> None:
         account, _ = make_account(rate=3)
         assert [services.rate_limit_exceeded(account) for _ in range(5)] == [False, False, False, True, True]
 
-    def test_next_second_starts_afresh(self, clock: SimpleNamespace) -> None:
+    def test_a_second_later_the_calls_pass_again(self, clock: SimpleNamespace) -> None:
         account, _ = make_account(rate=2)
         assert [services.rate_limit_exceeded(account) for _ in range(3)] == [False, False, True]
         clock.now += 1
         assert [services.rate_limit_exceeded(account) for _ in range(3)] == [False, False, True]
+
+    def test_a_burst_across_a_second_boundary_is_not_doubled(self, clock: SimpleNamespace) -> None:
+        account, _ = make_account(rate=5)
+        clock.now = 1_700_000_000.9
+        assert [services.rate_limit_exceeded(account) for _ in range(6)] == [False] * 5 + [True]
+        clock.now += 0.2  # into the next second, 0.2 s after the five
+        assert [services.rate_limit_exceeded(account) for _ in range(5)] == [True] * 5
+        clock.now += 0.8  # one second after the five
+        assert [services.rate_limit_exceeded(account) for _ in range(6)] == [False] * 5 + [True]
+
+    def test_no_one_second_window_ever_holds_more_than_the_limit(self, clock: SimpleNamespace) -> None:
+        """Random bursts and pauses: every window [t, t + 1) holds at most `limit` passed calls,
+        and a call is refused only when `limit` calls passed in the second before it."""
+        account, _ = make_account(rate=4)
+        chosen = random.Random(6)
+        passed: list[float] = []
+        for _ in range(400):
+            clock.now += chosen.expovariate(12)
+            recent = sum(1 for at in passed if at > clock.now - 1)
+            refused = services.rate_limit_exceeded(account)
+            assert refused == (recent >= 4), (clock.now, recent)
+            if not refused:
+                passed.append(clock.now)
+        assert max(sum(1 for other in passed if at <= other < at + 1) for at in passed) == 4
+        assert len(passed) > 100  # the schedule did test the limit, not just idle
 
     def test_accounts_are_counted_apart(self, clock: SimpleNamespace) -> None:
         first, _ = make_account(rate=1)
@@ -178,6 +213,41 @@ class TestRateLimit:
     def test_zero_means_unlimited(self, clock: SimpleNamespace) -> None:
         account, _ = make_account(rate=0)
         assert not any(services.rate_limit_exceeded(account) for _ in range(100))
+
+    def test_a_changed_limit_applies_within_a_second(self, clock: SimpleNamespace) -> None:
+        account, _ = make_account(rate=5)
+        assert not any(services.rate_limit_exceeded(account) for _ in range(5))
+        account.rate_limit = 2
+        clock.now += 1
+        assert [services.rate_limit_exceeded(account) for _ in range(3)] == [False, False, True]
+        account.rate_limit = 3
+        assert [services.rate_limit_exceeded(account) for _ in range(2)] == [False, True]
+
+
+@pytest.mark.django_db
+def test_concurrent_calls_across_a_second_boundary_pass_at_most_the_limit() -> None:
+    """20 threads against the configured cache (Redis in the services pass), spread over
+    0.2 s that straddle the turn of a second on the real clock: 5 pass, not 5 per second."""
+    account, _ = make_account(rate=5)
+    while not 0.85 <= time.time() % 1 < 0.88:  # waits less than a second
+        time.sleep(0.005)
+    start = time.monotonic()
+    results: list[bool] = []
+    lock = threading.Lock()
+
+    def call(index: int) -> None:
+        time.sleep(max(0.0, start + index * 0.01 - time.monotonic()))
+        refused = services.rate_limit_exceeded(account)
+        with lock:
+            results.append(refused)
+
+    threads = [threading.Thread(target=call, args=(index,)) for index in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert time.monotonic() - start < 0.9  # all within one second of the first
+    assert results.count(False) == 5
 
 
 @pytest.mark.django_db

@@ -152,8 +152,8 @@ def test_a_linkface_body_over_the_cap_is_refused_before_reading(api: Api) -> Non
 
 def test_a_body_without_a_length_is_not_read_at_all(api: Api, isolated: Path) -> None:
     data = encode(pixels("astronaut"), "PNG")
-    # As with chunked transfer: Django reads no body without a Content-Length, so nothing
-    # can be streamed to disk past the cap the middleware enforces on the length.
+    # Neither a Content-Length nor chunked framing: by HTTP's rules the request has no body, so
+    # nothing of it is read (a chunked body is read up to the cap: tests/api/test_middleware.py).
     response = api.linkface(
         COMPARE,
         {"image_one_file": raw_upload(data, "a.png"), "image_two_file": upload("astronaut")},

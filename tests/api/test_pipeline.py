@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from datetime import timedelta
@@ -270,3 +271,77 @@ def test_non_utf8_in_a_multipart_field_is_an_encoding_error(api: Api) -> None:
     path = f"{COMPARE}?api_id={api.account.api_id}&api_secret={api.secret}"
     response = api.client.post(path, body, content_type=f"multipart/form-data; boundary={boundary}")
     assert (response.status_code, response.json()["status"]) == (400, "ENCODING_ERROR")
+
+
+API_PATHS = [
+    "/identity/compare_faces_in_two_images",
+    "/identity/mask_selfie_image",
+    "/identity/liveness_selfie_verification",
+    "/resources/upload_liveness_data",
+    "/resources/liveness_challenge",
+]
+
+
+@pytest.mark.parametrize("path", API_PATHS)
+@pytest.mark.parametrize("credentials", [True, False])
+def test_options_is_not_found_like_any_other_wrong_method(api: Api, path: str, credentials: bool) -> None:
+    query = f"?api_id={api.account.api_id}&api_secret={api.secret}" if credentials else ""
+    response = api.client.options(path + query)
+    assert (response.status_code, response["Content-Type"]) == (404, "application/json")
+    assert set(response.json()) == {"status", "request_id"} and response.json()["status"] == "NOT_FOUND"
+    # On record as the refusal it was, before any credential was looked at: no account, no charge.
+    call = ApiCall.objects.get(request_id=response["X-Request-Id"])
+    assert (call.status, call.http_status, call.account) == ("NOT_FOUND", 404, None)
+    api.account.refresh_from_db()
+    assert api.account.quota_used == 0
+
+
+def test_options_on_detect_is_api_not_found(api: Api) -> None:
+    response = api.client.options(
+        "/faceid/v1/detect", f"api_key={api.account.api_id}&api_secret={api.secret}"
+    )
+    assert (response.status_code, response.json()["error"]) == (404, "API_NOT_FOUND")
+    assert ApiCall.objects.get(request_id=response["X-Request-Id"]).status == "API_NOT_FOUND"
+
+
+@pytest.mark.parametrize("path", [*API_PATHS, "/faceid/v1/detect"])
+def test_head_is_not_found_without_a_body(api: Api, path: str) -> None:
+    response = api.client.head(f"{path}?api_id={api.account.api_id}&api_secret={api.secret}")
+    assert response.status_code == 404 and response.content == b""
+    assert ApiCall.objects.get(request_id=response["X-Request-Id"]).http_status == 404
+
+
+@pytest.mark.parametrize("accept", ["image/jpeg", "text/html", "application/xml"])
+def test_the_accept_header_changes_nothing(api: Api, accept: str) -> None:
+    masked = api.linkface(
+        "/identity/mask_selfie_image", {"selfie_file": upload("grace_hopper")}, HTTP_ACCEPT=accept
+    )
+    assert (masked.status_code, masked["Content-Type"]) == (200, "image/jpeg")
+    refused = api.linkface(COMPARE, {}, HTTP_ACCEPT=accept)
+    assert (refused.status_code, refused.json()["status"]) == (400, "INVALID_ARGUMENT")
+
+
+class CutShort(io.BytesIO):
+    def read(self, size: int | None = -1) -> bytes:
+        raise OSError("client gone")  # as a WSGI server reports a body that stopped coming
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "code"),
+    [(COMPARE, "status", "INVALID_ARGUMENT"), ("/faceid/v1/detect", "error", "BAD_ARGUMENTS:body")],
+)
+@pytest.mark.parametrize(
+    "content_type", ["multipart/form-data; boundary=b", "application/x-www-form-urlencoded"]
+)
+def test_a_body_that_cannot_be_read_is_a_refusal_not_an_internal_error(
+    api: Api, path: str, field: str, code: str, content_type: str
+) -> None:
+    environ: dict[str, Any] = {
+        "CONTENT_TYPE": content_type,
+        "CONTENT_LENGTH": "1000",
+        "wsgi.input": CutShort(),
+    }
+    response = api.client.post(path, **environ)
+    body = response.json()
+    assert (response.status_code, body[field]) == (400, code)
+    assert body.get("reason", "request body could not be read") == "request body could not be read"

@@ -323,6 +323,23 @@ def test_malformed_or_forbidden_urls(url: str, reason: str) -> None:
     assert reason_of(url, FetchPolicy()) == reason
 
 
+@pytest.mark.usefixtures("no_network")
+@pytest.mark.parametrize("length", [8193, 11 * 1000 * 1000])
+def test_a_url_over_8192_characters_is_refused_before_anything_else(length: int) -> None:
+    # A blocked address, so that only the length check can give this reason.
+    url = "http://10.0.0.1/" + "a" * (length - len("http://10.0.0.1/"))
+    started = time.process_time()
+    assert reason_of(url, FetchPolicy()) == "URL longer than 8192 characters"
+    assert time.process_time() - started < 1  # a sanity guard: the check is linear and in C
+
+
+@pytest.mark.usefixtures("no_network")
+def test_a_url_of_8192_characters_is_checked_as_usual() -> None:
+    url = "http://10.0.0.1/" + "a" * (8192 - len("http://10.0.0.1/"))
+    assert reason_of(url, FetchPolicy()) == "address 10.0.0.1 is not allowed"
+    assert reason_of(url[:-2] + "\r\n", FetchPolicy()) == "invalid URL"
+
+
 # --- deadline, size, errors -------------------------------------------------------------------------
 
 
