@@ -20,7 +20,7 @@ from identity.engine.config import engine_threads
 from identity.engine.detection import Detection
 from identity.engine.errors import NoFaceFound, TooManyFaces
 from identity.engine.imageio import ANALYSIS_SIDE, DecodedImage, RGBImage
-from identity.engine.landmarks import Landmarks, Pose
+from identity.engine.landmarks import FaceRegion, Landmarks, Pose
 from identity.engine.modelprep.prepare import ensure_models, model_path
 from identity.engine.orientation import (
     ORIENTATIONS,
@@ -121,8 +121,16 @@ class FaceEngine:
         _, turn, standing = best
         return [(detection_to_original(d, turn, w, h), turn) for d in standing]
 
-    def landmarks(self, image: RGBImage, found: Detection) -> Landmarks:
-        return landmarks.locate(self.mesh, image, found, confident=MIN_PRESENCE)
+    def landmarks(self, region: FaceRegion, found: Detection) -> Landmarks:
+        """The mesh of a detected face, in the pixels of the image `found` was found on.
+        The mesh and the chip are both taken from one copy of the face's surroundings
+        (`FaceRegion.around(image, found)`), reduced when the face is large."""
+        marks = landmarks.locate(self.mesh, region.pixels, region.detection(found), confident=MIN_PRESENCE)
+        return region.to_image(marks)
+
+    def chip(self, region: FaceRegion, marks: Landmarks) -> RGBImage:
+        """The aligned face the embedding network compares."""
+        return alignment.align(region.pixels, region.to_region(marks.five_points()))
 
     def embed(self, chips: list[RGBImage]) -> FloatArray:
         return embedding.embed(self.embedder, chips)
@@ -148,11 +156,12 @@ class FaceEngine:
             if found.size / scale < MIN_FACE_SIZE:
                 continue
             with timed("landmarks"):
-                marks = self.landmarks(pixels, found)
+                region = FaceRegion.around(pixels, found)
+                marks = self.landmarks(region, found)
             if marks.presence < MIN_PRESENCE:
                 continue
             with timed("quality"):
-                chip = alignment.align(pixels, marks.five_points())
+                chip = self.chip(region, marks)
                 pose = marks.pose()
                 values = quality.factors(chip, marks.interocular / scale, pose, found.score, marks.presence)
             size = marks.spread * marks.share_inside(pixels.shape[1], pixels.shape[0]) / scale
