@@ -92,8 +92,9 @@ class FaceEngine:
         longest = max(image.shape[:2])
         portrait = any(d.size >= PORTRAIT_SHARE * longest and d.score >= PORTRAIT_SCORE for d in short)
         full = [] if portrait else detection.detect(self.full, detection.FULL_RANGE, image)
-        # Where both detectors find a face, the full-range box is kept: it is the tighter
-        # one (short-range boxes measured 1.5-2x its area on the same face).
+        # Where both detectors find a face, the full-range box is kept: on crops of the
+        # group photo the short-range box of the same face had 1.16x its area (median;
+        # 1.88x at the 90th percentile), and the loose outliers were short-range ones.
         found = detection.distinct(full + short)
         return sorted(found, key=lambda d: d.box[2] * d.box[3], reverse=True)
 

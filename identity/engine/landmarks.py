@@ -72,10 +72,10 @@ class Landmarks:
         """The face's own size in pixels: the root mean square distance of the 468 points
         from their centroid, in 3D, so that turning the head does not change it.
 
-        Detector boxes are loose by different amounts (the short-range detector's up to
-        twice the side of the full-range one's on the same face, and wider on turned
-        heads), and the inter-ocular distance shrinks as the head turns (13% shorter at
-        30-45 degrees of yaw). On 3,000 LFW photos, against lengths that the pose leaves
+        Detector boxes are loose by different amounts (on group photos the short-range
+        box of a face had 0.8x to 1.9x the area of the full-range one, 10th to 90th
+        percentile), and the inter-ocular distance shrinks as the head turns (13% shorter
+        at 30-45 degrees of yaw). On 3,000 LFW photos, against lengths that the pose leaves
         alone, this one moved by 1% across pitch and by 4% up to 45 degrees of yaw.
         """
         centred = self.points.astype(np.float64) - self.points.mean(axis=0)
@@ -171,8 +171,9 @@ class FaceRegion:
 
     The mesh crop (192 px) and the alignment chip (150 px) shrink a large face a lot, and
     `geometry.warp` then area-resizes by a fractional factor first, which OpenCV does
-    slowly: 5 ms for the mesh crop of a 390 px face, 3.5 ms for its chip. Reducing the
-    face's surroundings once by a whole factor takes OpenCV's fast path (~0.3 ms) and
+    slowly: 2.5-5 ms for the mesh crop of a 390 px face and 1.8-3.5 ms for its chip on
+    this project's (shared, 2-core) machine. Reducing the face's surroundings once by a
+    whole factor takes OpenCV's fast path (~0.2 ms) and
     leaves both warps a direct shrink of at most 2x. Pixel (u, v) of the copy is the mean
     of the `factor` x `factor` block at origin + factor * (u, v) in the image.
     """
