@@ -10,9 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from identity.engine import alignment, quality, sface, testdata
+from identity.engine import quality, testdata
 from identity.engine.engine import FaceEngine, analysis_copy
 from identity.engine.imageio import ANALYSIS_SIDE, decode
+from identity.engine.landmarks import FaceRegion
 
 SIZES = ((640, 480), (4000, 3000))
 
@@ -69,15 +70,16 @@ def _stages(engine: FaceEngine, data: bytes) -> dict[str, Callable[[], object]]:
     if not found:
         raise RuntimeError("no face in the benchmark photo")
     detection = found[0][0]
-    marks = engine.landmarks(pixels, detection)
-    chip = sface.align(pixels, marks.five_points())
+    region = FaceRegion.around(pixels, detection)
+    marks = engine.landmarks(region, detection)
+    chip = engine.identity_chip(region, marks)
     return {
         "decode": lambda: decode(data, max_side=ANALYSIS_SIDE),
         "detect": lambda: engine.detect_oriented(pixels, auto_rotate=False),
-        "landmarks": lambda: engine.landmarks(pixels, detection),
+        "landmarks": lambda: engine.landmarks(FaceRegion.around(pixels, detection), detection),
         "align+quality": lambda: (
-            sface.align(pixels, marks.five_points()),
-            quality.factors(alignment.align(pixels, marks.five_points()), 40, marks.pose(), 0.9, 0.9),
+            engine.identity_chip(region, marks),
+            quality.factors(engine.chip(region, marks), 40, marks.pose(), 0.9, 0.9),
         ),
         "embed": lambda: engine.embed([chip]),
         "pipeline": lambda: engine.analyze(decode(data, max_side=ANALYSIS_SIDE), embed=True),

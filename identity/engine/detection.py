@@ -67,10 +67,12 @@ def _letterbox(image: RGBImage, size: int) -> tuple[FloatArray, float, float, fl
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     resized = cv2.resize(image, (new_w, new_h), interpolation=interpolation)
     pad_x, pad_y = (size - new_w) // 2, (size - new_h) // 2
-    canvas = np.zeros((size, size, 3), np.uint8)
-    canvas[pad_y : pad_y + new_h, pad_x : pad_x + new_w] = resized
-    blob = canvas.astype(np.float32) * (2.0 / 255.0) - 1.0
-    return blob[None], scale, float(pad_x), float(pad_y)
+    # Scaled in place into a blob of the padding's value (-1): one pass over the pixels.
+    blob = np.full((1, size, size, 3), -1.0, np.float32)
+    inside = blob[0, pad_y : pad_y + new_h, pad_x : pad_x + new_w]
+    np.multiply(resized, np.float32(2.0 / 255.0), out=inside, dtype=np.float32)
+    inside -= np.float32(1.0)
+    return blob, scale, float(pad_x), float(pad_y)
 
 
 def _iou(box: FloatArray, boxes: FloatArray) -> FloatArray:
