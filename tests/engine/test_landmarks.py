@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from identity.engine import FaceEngine, alignment, decode, embedding, landmarks
+from identity.engine import FaceEngine, decode, embedding, landmarks, sface
 from identity.engine.benchmark import jpeg_at
 from identity.engine.detection import Detection
 from identity.engine.imageio import ANALYSIS_SIDE
@@ -39,6 +39,7 @@ def test_a_large_face_gives_the_landmarks_and_chip_of_the_full_resolution_crop(e
     full = landmarks.locate(engine.mesh, pixels, found)
     difference = np.abs(reduced.five_points() - full.five_points()).max()
     assert difference < 0.02 * full.interocular
-    chips = [engine.chip(region, reduced), alignment.align(pixels, full.five_points())]
+    chips = [engine.identity_chip(region, reduced), sface.align(pixels, full.five_points())]
     vectors = engine.embed(chips)
-    assert embedding.similarity(vectors[:1], vectors[1:])[0, 0] > 0.999
+    # Closer than the same photo re-encoded as JPEG at quality 90 (SFace: 0.9946 on this photo).
+    assert embedding.similarity(vectors[:1], vectors[1:])[0, 0] > 0.995
