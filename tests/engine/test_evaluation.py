@@ -99,14 +99,16 @@ def test_the_rate_interval_covers_the_measured_rate() -> None:
 
 
 def test_a_check_within_a_factor_of_two_is_flagged_so() -> None:
-    knots = calibration_fit.fit_knots(np.linspace(0, 1, 2_000_000))
-    rows = calibration_fit.held_out_check(np.linspace(0, 1, 2_000_000), knots)
+    # An exponential tail: log10(rate) is a straight line in the score, as the fit assumes.
+    rng = np.random.default_rng(3)
+    knots = calibration_fit.fit_knots(rng.exponential(0.05, 2_000_000))
+    rows = calibration_fit.held_out_check(rng.exponential(0.05, 2_000_000), knots)
     measurable = [row for row in rows if row["measurable"]]
-    assert measurable and all(row["within_factor_2"] for row in measurable)
-    # Scores 0.2 higher: three times the target rate at 0.4 (similarity 0.9).
-    shifted = calibration_fit.held_out_check(np.linspace(0.2, 1.2, 2_000_000), knots)
-    assert shifted[0]["ratio"] == pytest.approx(3.0, rel=0.01)
-    assert not shifted[0]["within_factor_2"]
+    assert len(measurable) == 5 and all(row["within_factor_2"] for row in measurable)
+    # Scores 0.0693 higher: e^(0.0693 / 0.05) = 4 times the target rate at every threshold.
+    shifted = calibration_fit.held_out_check(rng.exponential(0.05, 2_000_000) + 0.0693, knots)
+    assert shifted[0]["ratio"] == pytest.approx(4.0, rel=0.02)
+    assert not any(row["within_factor_2"] for row in shifted if row["measurable"])
 
 
 def test_embeddings_are_cached_for_the_same_files_and_model(
