@@ -50,8 +50,11 @@ CODE_DESCRIPTIONS: dict[str, str] = {
     "TOO_MANY_FACES": "more faces than the endpoint allows in the image named by `image`",
     "WRONG_LIVENESS_DATA": (
         "the liveness package does not decrypt, parse or validate, or its challenge is unknown, "
-        "expired or used; `image` is `liveness`, `reason` e.g. `broken message`, "
-        "`no liveness id found`, `challenge already used`"
+        "expired or used, a frame is outside the image limits or the package over 40 M pixels, or "
+        "the capture's clock does not fit the challenge's times; `image` is `liveness`, `reason` "
+        "e.g. `broken message`, `no liveness id found`, `challenge already used`, "
+        "`frame 3 is too large (5000x3000, sides at most 4000 px)`, "
+        "`capture started 45 s before its challenge was issued`"
     ),
     # FaceID
     "MISSING_ARGUMENTS:api_key": "`api_key` is missing or empty",
