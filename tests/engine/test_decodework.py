@@ -34,7 +34,10 @@ REFUSALS: dict[str, tuple[type[Exception], str]] = {
     "png: declares 60000x60000": (ImageTooLarge, "60000x60000 pixels exceeds"),
     "png: 4000x4000 RGBA 16-bit in 120 KB": (ImageTooLarge, "122 MB of decoded samples, at most 64 MB"),
     "png: 300,000 text chunks": (ImageTooCostly, "PNG has more than 10,000 chunks"),
-    "gif: 2,000,000 extension blocks": (ImageTooCostly, "GIF has more than 4,096 extension blocks before its frame"),
+    "gif: 2,000,000 extension blocks": (
+        ImageTooCostly,
+        "GIF has more than 4,096 extension blocks before its frame",
+    ),
     "gif: frame declares 60000x60000": (ImageTooLarge, "60000x60000 pixels exceeds"),
     "bmp: RLE8 4000x4000 of end-of-lines": (ImageTooLarge, "RLE-compressed BMP over 1,000,000 pixels"),
     "bmp: RLE4 4000x4000 of end-of-lines": (ImageTooLarge, "RLE-compressed BMP over 1,000,000 pixels"),
