@@ -40,7 +40,7 @@ def test_compare_takes_an_mpo_as_the_jpeg_of_its_first_picture(api: Api, isolate
     body = api.linkface(COMPARE, fields).json()
     assert body["status"] == "OK" and body["max_confidence"] > 0.9, body
     stored = StoredImage.objects.get(id=body["image_one"]["image_one_id"])
-    assert (stored.format, stored.file.name.endswith(".jpg")) == ("JPEG", True)
+    assert (stored.format, str(stored.file.name).endswith(".jpg")) == ("JPEG", True)
     # The first picture is the one compared: against the second picture's person, no match.
     other = {
         "image_one_file": raw_upload(mpo_of("grace_hopper"), "photo.jpg"),

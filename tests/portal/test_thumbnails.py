@@ -254,7 +254,7 @@ def test_a_small_image_is_its_own_preview(client: Client, alice: tuple[ApiAccoun
     client.force_login(account.user)
     assert thumbnail(client, image.id, "640").status_code == 200
     image.refresh_from_db()
-    assert image.preview_file.name == "" and stored_files() == [PurePosixPath(image.file.name)]
+    assert image.preview_file.name == "" and stored_files() == [PurePosixPath(str(image.file.name))]
 
 
 @pytest.mark.django_db
@@ -264,7 +264,7 @@ def test_a_preview_gone_from_storage_is_made_again(client: Client, alice: tuple[
     client.force_login(account.user)
     assert thumbnail(client, image.id).status_code == 200
     image.refresh_from_db()
-    image.preview_file.storage.delete(image.preview_file.name)
+    image.preview_file.storage.delete(str(image.preview_file.name))
     assert thumbnail(client, image.id).status_code == 200
     image.refresh_from_db()
     assert exists(image.preview_file.name) and len(stored_files()) == 2
