@@ -44,8 +44,15 @@ CODE_DESCRIPTIONS: dict[str, str] = {
     ),
     "IMAGE_FILE_SIZE_TOO_BIG": "a file over 5 MB, or a request body over 11 MB (refused before it is read)",
     "IMAGE_ID_NOT_EXIST": "no stored image with that id for this account",
-    "CORRUPT_IMAGE": "not JPEG, BMP, PNG, GIF or TIFF, or the file does not decode",
-    "INVALID_IMAGE_FORMAT_OR_SIZE": "a side is <= 8 px or > 4000 px",
+    "CORRUPT_IMAGE": (
+        "not JPEG (MPO: its first picture), BMP, PNG, GIF or TIFF, the file does not decode, or its "
+        "structure is over the decoder's limits (a JPEG with more than 64 scans or 1,024 segments, a "
+        "PNG with more than 10,000 chunks, ...: see the README)"
+    ),
+    "INVALID_IMAGE_FORMAT_OR_SIZE": (
+        "a side is <= 8 px or > 4000 px, or the image would decode to more than 64 MB of samples "
+        "(or is an RLE BMP over 640x480)"
+    ),
     "NO_FACE_DETECTED": "no face found in the image named by `image`",
     "TOO_MANY_FACES": "more faces than the endpoint allows in the image named by `image`",
     "WRONG_LIVENESS_DATA": (
@@ -66,8 +73,11 @@ CODE_DESCRIPTIONS: dict[str, str] = {
     "BAD_ARGUMENTS:multi_oriented_detection": "`multi_oriented_detection` is not `0` or `1`",
     "BAD_ARGUMENTS:verbose": "`verbose` is not `0` or `1`",
     "BAD_ARGUMENTS:body": "the body is not multipart/form-data or form-urlencoded, or is malformed",
-    "IMAGE_ERROR_UNSUPPORTED_FORMAT": "not JPEG, BMP, PNG, GIF or TIFF, or the file does not decode",
-    "INVALID_IMAGE_SIZE:image": "a side is > 4096 px",
+    "IMAGE_ERROR_UNSUPPORTED_FORMAT": (
+        "not JPEG (MPO: its first picture), BMP, PNG, GIF or TIFF, the file does not decode, or its "
+        "structure is over the decoder's limits (as CORRUPT_IMAGE)"
+    ),
+    "INVALID_IMAGE_SIZE:image": "a side is > 4096 px, or the image would decode to over 64 MB of samples",
     "AUTHORIZATION_ERROR": "unknown key or wrong `api_secret`",
     "AUTHORIZATION_ERROR:KEY_EXPIRED": "the key's expiry has passed",
     "AUTHORIZATION_ERROR:NO_PERMISSION": "the account may not call this endpoint",
