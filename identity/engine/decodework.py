@@ -5,7 +5,8 @@ and each is bounded here (figures from `manage.py benchmark_decode`):
 
 - JPEG and MPO: scans (each visits every block again) and marker segments (parsed in
   Python): 64 scans, 6 M block visits, 1,024 segments (`jpegwork`); the first picture only.
-- PNG: chunks, each a Python call in Pillow: 10,000 chunks.
+- PNG: chunks, each a Python call in Pillow: 10,000 chunks (of an animated PNG, those up to
+  its second frame, where Pillow stops reading).
 - GIF: extension blocks before the first frame, parsed in Python: 4,096 sub-blocks; the
   first frame only.
 - BMP: RLE, which Pillow decodes in Python pixel by pixel: RLE only up to 640x480 pixels.
@@ -41,9 +42,9 @@ MAX_RLE_PIXELS = 640 * 480  # Pillow decodes RLE in Python: 0.15 s per Mpx
 MAX_TIFF_TAGS = 1_024  # a camera or scanner TIFF has 15 to 60
 MAX_TIFF_STRIPS = 16_384  # one row per strip of a 4000-row RGBA image with planes apart
 # TIFF compressions decoded by libtiff at a cost set by the pixels: none, CCITT (bilevel),
-# LZW, deflate (two codes), PackBits. JPEG (6, 7) and the rest are refused.
+# LZW, deflate (two codes), PackBits, LZMA, Zstandard. JPEG (6, 7) and the rest are refused.
 TIFF_COMPRESSIONS = {1: "none", 2: "CCITT", 3: "CCITT T.4", 4: "CCITT T.6", 5: "LZW", 8: "deflate"}
-TIFF_COMPRESSIONS |= {32946: "deflate", 32773: "PackBits"}
+TIFF_COMPRESSIONS |= {32946: "deflate", 32773: "PackBits", 34925: "LZMA", 50000: "Zstandard"}
 
 
 @dataclass(frozen=True)
@@ -115,15 +116,16 @@ def _png(data: bytes) -> Work:
     width, height, depth, colour = struct.unpack(">IIBB", data[16:26])
     if colour not in _PNG_CHANNELS:
         raise UnreadableImage(f"PNG colour type {colour} is invalid")
-    position, chunks = 8, 0
+    position, chunks, pixels_seen = 8, 0, False
     while position + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[position : position + 8])
+        if kind == b"IEND" or (kind == b"fcTL" and pixels_seen):
+            break  # Pillow reads an animated PNG's first frame only, up to the next fcTL
         chunks += 1
         if chunks > MAX_PNG_CHUNKS:
             raise ImageTooCostly(f"PNG has more than {MAX_PNG_CHUNKS:,} chunks")
-        length, kind = struct.unpack(">I4s", data[position : position + 8])
+        pixels_seen = pixels_seen or kind == b"IDAT"
         position += 12 + length
-        if kind == b"IEND":
-            break
     # Pillow holds samples under 8 bits in a byte each (modes 1, L and P).
     samples = width * height * _PNG_CHANNELS[colour] * max(1, depth // 8)
     return Work("PNG", width, height, samples)

@@ -180,6 +180,14 @@ def test_tiffs_of_the_usual_compressions_are_accepted(compression: str) -> None:
     assert decode(buffer.getvalue()).pixels.shape == (512, 512, 3)
 
 
+def test_an_animated_png_is_counted_up_to_its_second_frame() -> None:
+    frames = [Image.new("RGB", (8, 8), (i % 256, 0, 0)) for i in range(6_000)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "PNG", save_all=True, append_images=frames[1:])
+    assert buffer.getvalue().count(b"fdAT") > 5_000  # 12,000 chunks in all
+    assert tuple(decode(buffer.getvalue()).pixels[4, 4]) == (0, 0, 0)
+
+
 def test_samples_are_counted_from_the_header() -> None:
     work = image_work(bombs.png_flat(100, 50, colour=6, depth=16))
     assert work is not None and (work.format, work.sample_bytes) == ("PNG", 100 * 50 * 8)
