@@ -30,6 +30,7 @@ __all__ = [
     "png_chunk_bomb",
     "png_declaring",
     "png_flat",
+    "png_metadata_bomb",
     "progressive_scan_bomb",
     "tiff_declaring",
     "tiff_tag_bomb",
@@ -115,6 +116,14 @@ def png_chunk_bomb(chunks: int) -> bytes:
     data = _saved(Image.new("RGB", (16, 16), "white"), "PNG")
     ihdr_end = 8 + 25
     return data[:ihdr_end] + _chunk(b"tEXt", b"k\x00v") * chunks + data[ihdr_end:]
+
+
+def png_metadata_bomb(chunks: int) -> bytes:
+    """A 16x16 PNG with `chunks` ICC profiles of 1 KB, each inflating to the 1 MB Pillow
+    allows per chunk: 1,000 of them are 1 MB of file and 1 GB of inflating."""
+    data = _saved(Image.new("RGB", (16, 16), "white"), "PNG")
+    profile = _chunk(b"iCCP", b"p\x00\x00" + zlib.compress(bytes(1024 * 1024 - 1), 9))
+    return data[:33] + profile * chunks + data[33:]
 
 
 def gif_extension_bomb(blocks: int) -> bytes:
@@ -203,6 +212,7 @@ BOMBS: dict[str, Callable[[], bytes]] = {
     "png: declares 60000x60000": lambda: png_declaring(60_000, 60_000),
     "png: 4000x4000 RGBA 16-bit in 120 KB": lambda: png_flat(4000, 4000, colour=6, depth=16),
     "png: 300,000 text chunks": lambda: png_chunk_bomb(300_000),
+    "png: 1,000 compressed ICC profiles": lambda: png_metadata_bomb(1_000),
     "gif: 2,000,000 extension blocks": lambda: gif_extension_bomb(2_000_000),
     "gif: frame declares 60000x60000": lambda: gif_declaring(60_000, 60_000),
     "bmp: RLE8 4000x4000 of end-of-lines": lambda: bmp_rle(4000, 4000),

@@ -34,6 +34,7 @@ REFUSALS: dict[str, tuple[type[Exception], str]] = {
     "png: declares 60000x60000": (ImageTooLarge, "60000x60000 pixels exceeds"),
     "png: 4000x4000 RGBA 16-bit in 120 KB": (ImageTooLarge, "122 MB of decoded samples, at most 64 MB"),
     "png: 300,000 text chunks": (ImageTooCostly, "PNG has more than 10,000 chunks"),
+    "png: 1,000 compressed ICC profiles": (ImageTooCostly, "PNG has more than 16 compressed metadata chunks"),
     "gif: 2,000,000 extension blocks": (
         ImageTooCostly,
         "GIF has more than 4,096 extension blocks before its frame",
@@ -86,6 +87,7 @@ def test_a_bomb_is_refused_from_its_structure_at_once(name: str) -> None:
         ("flat 4000x4000 RGBA PNG", lambda: bombs.png_flat(4000, 4000, colour=6)),
         ("flat 4000x2000 16-bit RGBA PNG", lambda: bombs.png_flat(4000, 2000, colour=6, depth=16)),
         ("9,990 PNG chunks", lambda: bombs.png_chunk_bomb(9_990)),
+        ("16 compressed ICC profiles", lambda: bombs.png_metadata_bomb(16)),
         ("GIF frame declaring 4000x4000", lambda: bombs.gif_declaring(4000, 4000)),
         ("4,000 GIF extension blocks", lambda: bombs.gif_extension_bomb(4_000)),
         ("RLE8 BMP of 640x480", lambda: bombs.bmp_rle(640, 480)),
