@@ -29,6 +29,7 @@ __all__ = [
     "mpo_declaring",
     "png_chunk_bomb",
     "png_declaring",
+    "png_exif_bomb",
     "png_flat",
     "png_metadata_bomb",
     "progressive_scan_bomb",
@@ -124,6 +125,13 @@ def png_metadata_bomb(chunks: int) -> bytes:
     data = _saved(Image.new("RGB", (16, 16), "white"), "PNG")
     profile = _chunk(b"iCCP", b"p\x00\x00" + zlib.compress(bytes(1024 * 1024 - 1), 9))
     return data[:33] + profile * chunks + data[33:]
+
+
+def png_exif_bomb(tags: int) -> bytes:
+    """A 16x16 PNG whose eXIf chunk holds `tags` tags (Pillow parses each in Python)."""
+    ifd = struct.pack("<H", tags) + struct.pack("<HHII", 0x0131, 3, 1, 0) * tags + struct.pack("<I", 0)
+    data = _saved(Image.new("RGB", (16, 16), "white"), "PNG")
+    return data[:33] + _chunk(b"eXIf", b"II*\x00" + struct.pack("<I", 8) + ifd) + data[33:]
 
 
 def gif_extension_bomb(blocks: int) -> bytes:

@@ -60,6 +60,7 @@ AT_THE_LIMITS: dict[str, Callable[[], bytes]] = {
     "PNG 4000x4000 RGBA, flat (64 MB of samples)": lambda: bombs.png_flat(4000, 4000, colour=6),
     "PNG 16x16, 9,990 chunks": lambda: bombs.png_chunk_bomb(9_990),
     "PNG 16x16, 16 ICC profiles inflating to 1 MB": lambda: bombs.png_metadata_bomb(16),
+    "PNG 16x16, EXIF of 65,535 tags (ignored)": lambda: bombs.png_exif_bomb(65_535),
     "BMP RLE8 640x480 of end-of-lines": lambda: bombs.bmp_rle(640, 480),
     "TIFF 4000x4000 deflate, flat": lambda: _flat_tiff(4000, 4000),
 }

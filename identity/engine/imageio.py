@@ -40,6 +40,7 @@ ANALYSIS_SIDE = 1000
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 _EXIF_ORIENTATION_TAG = 0x0112
+MAX_EXIF_BYTES = 65_535
 _TRANSPOSE_FOR_ORIENTATION = {
     2: (Image.Transpose.FLIP_LEFT_RIGHT,),
     3: (Image.Transpose.ROTATE_180,),
@@ -115,6 +116,11 @@ def read_header(data: bytes) -> ImageHeader:
 
 
 def _orientation(image: Image.Image) -> int:
+    # Pillow parses EXIF tags in Python: a block larger than a JPEG can carry (64 KB; a PNG's
+    # eXIf chunk or text profile can be megabytes of tags) is ignored rather than parsed.
+    raw = image.info.get("exif") or image.info.get("Raw profile type exif") or b""
+    if len(raw) > MAX_EXIF_BYTES * (2 if "exif" not in image.info else 1):  # the profile is hex
+        return 1
     try:
         value = image.getexif().get(_EXIF_ORIENTATION_TAG, 1)
     except Exception:  # a damaged EXIF block must not make the image unreadable

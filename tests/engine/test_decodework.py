@@ -88,6 +88,7 @@ def test_a_bomb_is_refused_from_its_structure_at_once(name: str) -> None:
         ("flat 4000x2000 16-bit RGBA PNG", lambda: bombs.png_flat(4000, 2000, colour=6, depth=16)),
         ("9,990 PNG chunks", lambda: bombs.png_chunk_bomb(9_990)),
         ("16 compressed ICC profiles", lambda: bombs.png_metadata_bomb(16)),
+        ("EXIF of 65,535 tags", lambda: bombs.png_exif_bomb(65_535)),
         ("GIF frame declaring 4000x4000", lambda: bombs.gif_declaring(4000, 4000)),
         ("4,000 GIF extension blocks", lambda: bombs.gif_extension_bomb(4_000)),
         ("RLE8 BMP of 640x480", lambda: bombs.bmp_rle(640, 480)),
@@ -188,6 +189,15 @@ def test_an_animated_png_is_counted_up_to_its_second_frame() -> None:
     frames[0].save(buffer, "PNG", save_all=True, append_images=frames[1:])
     assert buffer.getvalue().count(b"fdAT") > 5_000  # 12,000 chunks in all
     assert tuple(decode(buffer.getvalue()).pixels[4, 4]) == (0, 0, 0)
+
+
+def test_an_exif_block_larger_than_a_jpeg_can_carry_is_not_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed: list[int] = []
+    monkeypatch.setattr(Image.Image, "getexif", lambda self: parsed.append(1) or Image.Exif())
+    decode(bombs.png_exif_bomb(65_535))
+    assert parsed == []
+    decode(bombs.png_exif_bomb(100))
+    assert parsed == [1]
 
 
 def test_samples_are_counted_from_the_header() -> None:
