@@ -193,7 +193,12 @@ def test_an_animated_png_is_counted_up_to_its_second_frame() -> None:
 
 def test_an_exif_block_larger_than_a_jpeg_can_carry_is_not_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
     parsed: list[int] = []
-    monkeypatch.setattr(Image.Image, "getexif", lambda self: parsed.append(1) or Image.Exif())
+
+    def getexif(self: Image.Image) -> Image.Exif:
+        parsed.append(1)
+        return Image.Exif()
+
+    monkeypatch.setattr(Image.Image, "getexif", getexif)
     decode(bombs.png_exif_bomb(65_535))
     assert parsed == []
     decode(bombs.png_exif_bomb(100))
