@@ -58,14 +58,24 @@ CODE_DESCRIPTIONS: dict[str, str] = {
         "is read up to the cap)"
     ),
     "IMAGE_ID_NOT_EXIST": "no stored image with that id for this account",
-    "CORRUPT_IMAGE": "not JPEG, BMP, PNG, GIF or TIFF, or the file does not decode",
-    "INVALID_IMAGE_FORMAT_OR_SIZE": "a side is <= 8 px or > 4000 px",
+    "CORRUPT_IMAGE": (
+        "not JPEG (MPO: its first picture), BMP, PNG, GIF or TIFF, the file does not decode, or its "
+        "structure is over the decoder's limits (a JPEG with more than 64 scans or 1,024 segments, a "
+        "PNG with more than 10,000 chunks, ...: see the README)"
+    ),
+    "INVALID_IMAGE_FORMAT_OR_SIZE": (
+        "a side is <= 8 px or > 4000 px, or the image would decode to more than 64 MB of samples "
+        "(or is an RLE BMP over 640x480)"
+    ),
     "NO_FACE_DETECTED": "no face found in the image named by `image`",
     "TOO_MANY_FACES": "more faces than the endpoint allows in the image named by `image`",
     "WRONG_LIVENESS_DATA": (
         "the liveness package does not decrypt, parse or validate, or its challenge is unknown, "
-        "expired or used; `image` is `liveness`, `reason` e.g. `broken message`, "
-        "`no liveness id found`, `challenge already used`"
+        "expired or used, a frame is outside the image limits or the package over 40 M pixels, or "
+        "the capture's clock does not fit the challenge's times; `image` is `liveness`, `reason` "
+        "e.g. `broken message`, `no liveness id found`, `challenge already used`, "
+        "`frame 3 is too large (5000x3000, sides at most 4000 px)`, "
+        "`capture started 45 s before its challenge was issued`"
     ),
     # FaceID
     "MISSING_ARGUMENTS:api_key": "`api_key` is missing or empty",
@@ -80,8 +90,11 @@ CODE_DESCRIPTIONS: dict[str, str] = {
         "the body is not multipart/form-data or form-urlencoded, or is malformed (a malformed chunk included)"
     ),
     "BAD_ARGUMENTS:host": "the `Host` header names a host the service does not serve",
-    "IMAGE_ERROR_UNSUPPORTED_FORMAT": "not JPEG, BMP, PNG, GIF or TIFF, or the file does not decode",
-    "INVALID_IMAGE_SIZE:image": "a side is > 4096 px",
+    "IMAGE_ERROR_UNSUPPORTED_FORMAT": (
+        "not JPEG (MPO: its first picture), BMP, PNG, GIF or TIFF, the file does not decode, or its "
+        "structure is over the decoder's limits (as CORRUPT_IMAGE)"
+    ),
+    "INVALID_IMAGE_SIZE:image": "a side is > 4096 px, or the image would decode to over 64 MB of samples",
     "AUTHORIZATION_ERROR": "unknown key or wrong `api_secret`",
     "AUTHORIZATION_ERROR:KEY_EXPIRED": "the key's expiry has passed",
     "AUTHORIZATION_ERROR:NO_PERMISSION": "the account may not call this endpoint",

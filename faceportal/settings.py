@@ -245,6 +245,8 @@ LOGGING = {
 # FACEPORTAL_SECRET_KEY (changing either invalidates open challenges and stored packages).
 FACEPORTAL_LIVENESS_KEY = env_str("FACEPORTAL_LIVENESS_KEY")
 FACEPORTAL_LIVENESS_CHALLENGE_SECONDS = int(env_str("FACEPORTAL_LIVENESS_CHALLENGE_SECONDS", "300"))
+# How far a capture device's clock may be off the server's (resources/livenesschecks.py).
+FACEPORTAL_LIVENESS_CLOCK_SKEW_SECONDS = int(env_str("FACEPORTAL_LIVENESS_CLOCK_SKEW_SECONDS", "30"))
 
 # -- Production (FACEPORTAL_PRODUCTION=true behind HTTPS) ------------------------------
 if env_bool("FACEPORTAL_PRODUCTION"):

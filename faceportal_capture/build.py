@@ -28,8 +28,11 @@ from faceportal_capture import __version__, liveness_pb2
 from faceportal_capture.package import (
     CAPTURE_FORMAT_VERSION,
     KEY_BYTES,
+    MAX_FRAME_SIDE,
     MAX_FRAMES,
     MAX_KEY_ID_BYTES,
+    MAX_PACKAGE_PIXELS,
+    MIN_FRAME_SIDE,
     seal,
 )
 
@@ -139,8 +142,8 @@ def _evenly(count: int, wanted: int) -> list[int]:
 def _check_limits(max_frames: int, max_side: int) -> None:
     if not 1 <= max_frames <= MAX_FRAMES:
         raise InputError(f"max_frames must be between 1 and {MAX_FRAMES}")
-    if max_side < 16:
-        raise InputError("max_side must be at least 16 pixels")
+    if not 16 <= max_side <= MAX_FRAME_SIDE:
+        raise InputError(f"max_side must be between 16 and {MAX_FRAME_SIDE} pixels")
 
 
 def _fit(pixels: np.ndarray, max_side: int) -> np.ndarray:
@@ -265,6 +268,12 @@ def _jpeg(pixels: np.ndarray, index: int) -> bytes:
         pixels = np.stack([pixels] * 3, axis=-1)
     if pixels.ndim != 3 or pixels.shape[2] != 3 or 0 in pixels.shape:
         raise InputError(f"frame {index} must have shape (height, width, 3), not {pixels.shape}")
+    height, width = pixels.shape[:2]
+    if not min(height, width) > MIN_FRAME_SIDE or max(height, width) > MAX_FRAME_SIDE:
+        raise InputError(
+            f"frame {index} is {width}x{height}; sides must be over {MIN_FRAME_SIDE} and at most "
+            f"{MAX_FRAME_SIDE} pixels"
+        )
     buffer = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(pixels), "RGB").save(buffer, "JPEG", quality=JPEG_QUALITY)
     return buffer.getvalue()
@@ -279,28 +288,41 @@ def build_capture(
     *,
     marks: list[tuple[str, float]] | None = None,
     device: dict[str, Any] | None = None,
+    started_at_unix_ms: int | None = None,
 ) -> liveness_pb2.Capture:
     """Encode ``frames`` as JPEG (quality 90) into a ``Capture`` answering ``challenge``.
 
     ``marks`` are ``(action, seconds)`` pairs: when each prompt was shown, on the frames' clock.
     ``device`` overrides fields of the ``Device`` description (defaults: this SDK, its
-    version, the platform, and the first frame's size). Raises ``InputError`` for no or too
-    many frames, bad pixels, negative or decreasing times, and marks for actions the challenge
-    did not ask for.
+    version, the platform, and the first frame's size). ``started_at_unix_ms`` is the
+    wall-clock time of the frames' zero; by default the capture is taken to have just ended
+    (now minus the last frame's time), which is what the service checks against the
+    challenge's issue and expiry times. Raises ``InputError`` for no or too many frames,
+    bad pixels, frames outside the service's size limits (sides over 8 and at most 4000 px,
+    ``MAX_PACKAGE_PIXELS`` in all), negative or decreasing times, and marks for actions the
+    challenge did not ask for.
     """
     if not frames:
         raise InputError("no frames to package")
     if len(frames) > MAX_FRAMES:
         raise InputError(f"{len(frames)} frames; a package holds at most {MAX_FRAMES}")
+    total = sum(int(np.prod(np.shape(pixels)[:2])) for pixels, _ in frames)
+    if total > MAX_PACKAGE_PIXELS:
+        raise InputError(
+            f"the frames hold {total:,} pixels; a package holds at most {MAX_PACKAGE_PIXELS:,} "
+            "(use fewer frames or a smaller max_side)"
+        )
+    times = [_micros(seconds, f"frame {index}") for index, (_, seconds) in enumerate(frames)]
+    if started_at_unix_ms is None:
+        started_at_unix_ms = int(time.time() * 1000) - times[-1] // 1000
     capture = liveness_pb2.Capture(
         format_version=CAPTURE_FORMAT_VERSION,
         challenge_id=challenge.challenge_id,
         actions=challenge.actions,
-        started_at_unix_ms=int(time.time() * 1000),
+        started_at_unix_ms=started_at_unix_ms,
     )
     previous = 0
-    for index, (pixels, seconds) in enumerate(frames):
-        micros = _micros(seconds, f"frame {index}")
+    for index, ((pixels, _), micros) in enumerate(zip(frames, times, strict=True)):
         if micros < previous:
             raise InputError(f"frame {index} is earlier than the frame before it")
         previous = micros
@@ -345,6 +367,7 @@ def build_package(
     *,
     marks: list[tuple[str, float]] | None = None,
     device: dict[str, Any] | None = None,
+    started_at_unix_ms: int | None = None,
 ) -> bytes:
     """``seal(build_capture(frames, challenge, ...), challenge.key, challenge.challenge_id)``.
 
@@ -352,5 +375,7 @@ def build_package(
     8388608 bytes") when the frames are too large for one package: use fewer frames or a
     smaller ``max_side``.
     """
-    capture = build_capture(frames, challenge, marks=marks, device=device)
+    capture = build_capture(
+        frames, challenge, marks=marks, device=device, started_at_unix_ms=started_at_unix_ms
+    )
     return seal(capture, challenge.key, challenge.challenge_id)

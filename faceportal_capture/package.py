@@ -30,8 +30,11 @@ __all__ = [
     "KEY_BYTES",
     "MAGIC",
     "MAX_FRAMES",
+    "MAX_FRAME_SIDE",
     "MAX_KEY_ID_BYTES",
     "MAX_PACKAGE_BYTES",
+    "MAX_PACKAGE_PIXELS",
+    "MIN_FRAME_SIDE",
     "NONCE_BYTES",
     "TAG_BYTES",
     "PackageError",
@@ -53,6 +56,12 @@ MAX_PACKAGE_BYTES = 8 * 1024 * 1024
 """Largest package accepted, in bytes (header and tag included)."""
 MAX_FRAMES = 120
 """Most frames one capture may carry."""
+MIN_FRAME_SIDE, MAX_FRAME_SIDE = 8, 4000
+"""A frame's sides must be larger than the first and at most the second (the service's image
+rule); checked by the service and by ``build_capture``, not by ``seal``, which sees only JPEG bytes."""
+MAX_PACKAGE_PIXELS = 40_000_000
+"""Pixels of all the frames together, so that the service's decoding of one package stays
+bounded (about 0.5 s): 120 frames of 640x480 are 36.9 M."""
 
 BROKEN_MESSAGE = "broken message"
 """The reason for every package that cannot be decrypted or parsed (the vendor's wording)."""

@@ -1,19 +1,30 @@
 """Thumbnails of stored images: read through the storage API (local disk or S3), decoded by
-the engine's one loader (header checked before any pixel, decompression bombs refused, EXIF
-orientation applied, big JPEGs decoded at reduced scale), then shrunk and sent as JPEG."""
+the engine's one loader (its work budget checked before any pixel, EXIF orientation applied,
+big JPEGs decoded at reduced scale), then shrunk and sent as JPEG.
+
+An image larger than PREVIEW_SIDE is never decoded again once it has been shown: the first
+thumbnail stores a preview (a JPEG of PREVIEW_SIDE px, the largest size offered) beside it,
+and every thumbnail after that is made from the preview. That first decode is bounded like
+any other (a 4000x3000 JPEG decodes at half scale); making the preview then rather than when
+the image is stored keeps its cost off the API calls, whose images are mostly never shown.
+"""
 
 from __future__ import annotations
 
 import io
 
+from django.db.models.fields.files import FieldFile
 from PIL import Image
 
 from identity.engine import decode
 from resources.models import StoredImage
+from resources.services import image_preview_store
 
 SIZES = (160, 640, 1280)  # longest side; 1280 is what the try-it pages draw face boxes on
 DEFAULT_SIZE = 160
+PREVIEW_SIDE = max(SIZES)
 JPEG_QUALITY = 85
+PREVIEW_QUALITY = 90  # it is shrunk and encoded once more for every thumbnail
 
 
 class ThumbnailSizeError(ValueError):
@@ -33,15 +44,33 @@ def thumbnail_size(raw: str | None) -> int:
 def thumbnail_of(image: StoredImage, size: int) -> bytes:
     """JPEG whose longest side is `size` (never enlarged). Raises OSError when the file is
     gone from storage and the engine's UnreadableImage / ImageTooLarge when it cannot be shown."""
-    with image.file.open("rb") as handle:
-        data = handle.read()
-    return jpeg_thumbnail(data, size)
+    return jpeg_thumbnail(_source(image), size)
 
 
-def jpeg_thumbnail(data: bytes, size: int) -> bytes:
+def _source(image: StoredImage) -> bytes:
+    """What thumbnails of `image` are made from: the image itself when it is small, else its
+    preview, made now if it has none yet (or its file is gone)."""
+    if max(image.width, image.height) <= PREVIEW_SIDE:
+        return _read(image.file)
+    if image.preview_file.name:
+        try:
+            return _read(image.preview_file)
+        except OSError:
+            pass  # deleted behind the row's back: made again below
+    preview = jpeg_thumbnail(_read(image.file), PREVIEW_SIDE, quality=PREVIEW_QUALITY)
+    image_preview_store(image=image, data=preview, replacing=image.preview_file.name or "")
+    return preview
+
+
+def _read(file: FieldFile) -> bytes:
+    with file.open("rb") as handle:
+        return bytes(handle.read())
+
+
+def jpeg_thumbnail(data: bytes, size: int, *, quality: int = JPEG_QUALITY) -> bytes:
     # decode() may hand back a JPEG reduced only to the nearest DCT scale above `size`.
     picture = Image.fromarray(decode(data, max_side=size).pixels)
     picture.thumbnail((size, size), Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
-    picture.save(buffer, "JPEG", quality=JPEG_QUALITY, optimize=True)
+    picture.save(buffer, "JPEG", quality=quality, optimize=True)
     return buffer.getvalue()

@@ -24,18 +24,11 @@ from faceportal_capture import liveness_pb2
 from faceportal_capture.package import MAX_PACKAGE_BYTES, PackageError, open_package, read_key_id
 from identity.api.errors import ApiError
 from identity.api.params import Params
-from identity.engine import EngineError, decode
-from identity.engine.imageio import ANALYSIS_SIDE
 from identity.engine.liveness import CaptureFrame, draw_challenge
 from resources import intake
+from resources.livenesschecks import IMAGE_NAME, check_clock, decoded_frames, wrong
 from resources.models import LivenessChallenge, LivenessData
 from resources.services import save_with_file
-
-IMAGE_NAME = "liveness"  # the vendor's name for the package in errors
-
-
-def wrong(reason: str) -> ApiError:
-    return ApiError("WRONG_LIVENESS_DATA", image=IMAGE_NAME, reason=reason)
 
 
 def _master_key() -> bytes:
@@ -84,7 +77,8 @@ def open_for(
     account: ApiAccount, data: bytes, *, fresh: bool
 ) -> tuple[liveness_pb2.Capture, list[CaptureFrame], LivenessChallenge]:
     """Opens a package of this account. `fresh` packages (just uploaded) must answer an
-    unexpired, unused challenge; stored ones were checked when they were accepted."""
+    unexpired, unused challenge, with a capture clock inside its times; stored ones were
+    checked when they were accepted."""
     try:
         challenge_id = read_key_id(data)
     except PackageError as exc:
@@ -102,20 +96,11 @@ def open_for(
         raise wrong(exc.reason) from exc
     if list(capture.actions) != list(challenge.actions):
         raise wrong("actions do not match the challenge")
-    # Every frame must decode: a package is refused when it arrives, not at verification.
-    return capture, frames_of(capture), challenge
-
-
-def frames_of(capture: liveness_pb2.Capture) -> list[CaptureFrame]:
-    """The capture's frames decoded for analysis, with their times in seconds."""
-    frames = []
-    for index, frame in enumerate(capture.frames):
-        try:
-            image = decode(frame.jpeg, max_side=ANALYSIS_SIDE)
-        except EngineError as exc:
-            raise wrong(f"frame {index} does not decode") from exc
-        frames.append(CaptureFrame(pixels=image.pixels, timestamp=frame.timestamp_us / 1e6))
-    return frames
+    if fresh:
+        check_clock(capture, challenge, timezone.now())
+    # Every frame must decode, within the limits: a package is refused when it arrives, not
+    # at verification.
+    return capture, decoded_frames(capture), challenge
 
 
 def prompts_of(capture: liveness_pb2.Capture) -> list[float] | None:

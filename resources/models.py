@@ -19,6 +19,11 @@ def image_path(instance: StoredImage, filename: str) -> str:
     return f"images/{instance.id[:2]}/{instance.id}.{instance.extension}"
 
 
+def preview_path(instance: StoredImage, filename: str) -> str:
+    # Beside its image, named by the same id: the orphan sweep ties it to the same row.
+    return f"images/{instance.id[:2]}/{instance.id}.preview.jpg"
+
+
 class StoredImage(models.Model):
     SOURCES = (("file", "file upload"), ("url", "URL download"))
     EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "BMP": "bmp", "GIF": "gif", "TIFF": "tif"}
@@ -26,6 +31,10 @@ class StoredImage(models.Model):
     id = models.CharField(primary_key=True, max_length=32, default=new_image_id, editable=False)
     account = models.ForeignKey(ApiAccount, on_delete=models.CASCADE, related_name="images")
     file = models.FileField(upload_to=image_path, max_length=200)
+    # A JPEG of at most 1280 px that thumbnails are made from, so that showing a 4000 px image
+    # never decodes it again (portal/thumbnails.py); made at the first thumbnail, deleted with
+    # the row. Empty for images small enough to be their own preview, or not shown yet.
+    preview_file = models.FileField(upload_to=preview_path, max_length=200, blank=True, editable=False)
     sha256 = models.CharField(max_length=64)
     format = models.CharField(max_length=8)
     width = models.PositiveIntegerField()

@@ -12,7 +12,9 @@ once the deletion commits; memory stays bounded however many rows go.
 
 Files without a row are swept too (`orphans_purge`): a call writes its file before the row
 it inserts in the call's transaction, so a worker killed between the two (or a machine losing
-power) leaves a file that no row names and that no retention rule would ever reach.
+power) leaves a file that no row names and that no retention rule would ever reach. A file is
+named by the row whose id its name starts with, so an image's thumbnail preview
+(images/ab/<id>.preview.jpg) is kept while its image is, and swept once it is gone.
 """
 
 from __future__ import annotations

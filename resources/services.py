@@ -41,6 +41,20 @@ def save_with_file(record: Stored, filename: str, data: bytes) -> Stored:
     return record
 
 
+def image_preview_store(*, image: StoredImage, data: bytes, replacing: str = "") -> None:
+    """Stores `data` as the image's preview unless another request stored one first (the row
+    then names theirs: the row is updated only where it still names `replacing`) or the row
+    is gone; in both cases the file written here is deleted again, so none is left unnamed."""
+    name = image.preview_file.field.generate_filename(image, "preview.jpg")
+    name = image.preview_file.storage.save(name, ContentFile(data))
+    taken = StoredImage.objects.filter(pk=image.pk, preview_file=replacing).update(preview_file=name)
+    if taken:
+        image.preview_file.name = name
+    elif not StoredImage.objects.filter(pk=image.pk, preview_file=name).exists():
+        # (A storage that overwrites may have given both requests one name: then it is theirs.)
+        image.preview_file.storage.delete(name)
+
+
 def image_find(*, account: ApiAccount, image_id: str) -> StoredImage | None:
     """The account's own image; another account's id is as good as unknown."""
     if len(image_id) != 32:

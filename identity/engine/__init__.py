@@ -4,6 +4,7 @@ comparison and eye masking on CPU with ONNX Runtime. It does not import Django."
 from identity.engine.engine import Face, FaceEngine, get_engine
 from identity.engine.errors import (
     EngineError,
+    ImageTooCostly,
     ImageTooLarge,
     ModelUnavailable,
     NoFaceFound,
@@ -20,6 +21,7 @@ __all__ = [
     "EngineError",
     "Face",
     "FaceEngine",
+    "ImageTooCostly",
     "ImageTooLarge",
     "ModelUnavailable",
     "NoFaceFound",

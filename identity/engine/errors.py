@@ -12,12 +12,22 @@ class UnreadableImage(EngineError):
     """The bytes are not an image in a supported format, or the file is damaged."""
 
 
-class ImageTooLarge(EngineError):
-    """The image declares more pixels than the engine will decode (decompression bombs)."""
+class ImageTooCostly(UnreadableImage):
+    """The file's structure would make decoding cost far more than its pixels do (too many
+    JPEG scans, PNG chunks, GIF blocks, TIFF tags, ...). Refused, unread, as unreadable."""
 
-    def __init__(self, width: int | None, height: int | None, limit: int) -> None:
+
+class ImageTooLarge(EngineError):
+    """The image declares more than the engine will decode (decompression bombs): more
+    pixels than `limit`, or, with a `reason`, more of another decoding budget."""
+
+    def __init__(
+        self, width: int | None, height: int | None, limit: int, *, reason: str | None = None
+    ) -> None:
         size = f"{width}x{height} pixels" if width and height else "far too many pixels"
-        super().__init__(f"image of {size} exceeds the limit of {limit} pixels")
+        super().__init__(
+            f"image of {size}: {reason}" if reason else f"image of {size} exceeds the limit of {limit} pixels"
+        )
         self.width = width
         self.height = height
 

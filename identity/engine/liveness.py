@@ -7,7 +7,8 @@ shown. `score_capture` analyses every frame with the engine and scores six cues,
 attack score in [0, 1] with the measurements behind it:
 
 - faces: every frame shows exactly one face;
-- timestamps: strictly increasing, plausible intervals and duration;
+- timestamps: strictly increasing, plausible intervals and duration, starting with the
+  capture;
 - actions: the prompted blinks and turns happened, in order, after their prompts;
 - rigidity: the face did not move like a plane (a print or a screen is explained by one
   homography per frame; a turning head is not, because the nose moves against the cheeks);
@@ -65,6 +66,9 @@ MIN_SINGLE_FACE_SHARE = 0.8
 # timestamps (seconds).
 MIN_INTERVAL, MAX_INTERVAL = 1 / 120, 1.0
 MIN_DURATION, MAX_DURATION = 1.0, 30.0
+# The first frame comes this soon after the capture's start at the latest (the SDKs grab it
+# at once; a video's first frame is at 0). Without it, frames 31 years after the start passed.
+MAX_FIRST_FRAME = 5.0
 
 # actions.
 CLOSED_RATIO = 0.55  # eyes closed: the eye signal under this share of the capture's median
@@ -320,8 +324,9 @@ def faces_cue(face_counts: Sequence[int]) -> Cue:
 
 
 def timestamps_cue(timestamps: Sequence[float], prompted_at: Sequence[float] | None = None) -> Cue:
-    """Strictly increasing, every interval plausible, a plausible total duration; prompts
-    (when given) strictly increasing and inside the capture. Any violation fails outright."""
+    """Strictly increasing from the capture's start (the first frame within MAX_FIRST_FRAME),
+    every interval plausible, a plausible total duration; prompts (when given) strictly
+    increasing and inside the capture. Any violation fails outright."""
     t = np.asarray(timestamps, np.float64)
     problems: list[str] = []
     if len(t) < 2:
@@ -336,6 +341,8 @@ def timestamps_cue(timestamps: Sequence[float], prompted_at: Sequence[float] | N
     duration = float(t[-1] - t[0]) if len(t) else 0.0
     if len(t) and t[0] < 0:
         problems.append("a timestamp before the capture start")
+    elif len(t) and t[0] > MAX_FIRST_FRAME:
+        problems.append(f"first frame {t[0]:.1f} s after the capture start (at most {MAX_FIRST_FRAME:.0f} s)")
     if non_increasing:
         problems.append(f"{non_increasing} non-increasing timestamps (duplicated, reordered or replayed)")
     if too_short:
@@ -354,6 +361,7 @@ def timestamps_cue(timestamps: Sequence[float], prompted_at: Sequence[float] | N
         1.0 if problems else 0.0,
         not problems,
         frames=len(t),
+        first_frame=float(t[0]) if len(t) else None,
         duration=duration,
         min_interval=float(intervals.min()) if len(intervals) else None,
         median_interval=float(np.median(intervals)) if len(intervals) else None,

@@ -5,6 +5,11 @@
 export const SDK_NAME = "faceportal-capture-js";
 export const SDK_VERSION = "1.0.0";
 export const MAX_FRAMES = 60;
+// The service's limits on frames (faceportal_capture/package.py): sides over 8 and at most
+// 4000 px, and at most MAX_PACKAGE_PIXELS in all the frames of one package.
+export const MIN_FRAME_SIDE = 8;
+export const MAX_FRAME_SIDE = 4000;
+export const MAX_PACKAGE_PIXELS = 40_000_000;
 
 const MAGIC = [0x46, 0x50, 0x4c, 0x56]; // "FPLV"
 const PACKAGE_VERSION = 1;
@@ -217,16 +222,25 @@ export async function captureLiveness({
 
   const width = video.videoWidth;
   const height = video.videoHeight;
-  const scale = Math.min(1, maxSide / Math.max(width, height));
-  const canvas = document.createElement("canvas");
-  canvas.width = Math.max(1, Math.round(width * scale));
-  canvas.height = Math.max(1, Math.round(height * scale));
-  const context = canvas.getContext("2d");
-
   const totalMs = (LEAD_IN_SECONDS + secondsPerAction * actions.length) * 1000;
   // Never more than MAX_FRAMES: stretch the interval when the recording is long.
   const intervalMs = Math.max(1000 / fps, totalMs / MAX_FRAMES);
   const frameCount = Math.min(MAX_FRAMES, Math.max(1, Math.floor(totalMs / intervalMs)));
+
+  // Frames within the service's limits: the longer side at most maxSide (and 4000 px), and
+  // small enough that all of them hold at most MAX_PACKAGE_PIXELS.
+  const scale = Math.min(
+    1,
+    Math.min(maxSide, MAX_FRAME_SIDE) / Math.max(width, height),
+    Math.sqrt(MAX_PACKAGE_PIXELS / (frameCount * width * height)),
+  );
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.max(1, Math.floor(width * scale));
+  canvas.height = Math.max(1, Math.floor(height * scale));
+  if (Math.min(canvas.width, canvas.height) <= MIN_FRAME_SIDE) {
+    throw new Error(`frames of ${canvas.width}x${canvas.height} are too small: sides must be over ${MIN_FRAME_SIDE} px`);
+  }
+  const context = canvas.getContext("2d");
   const promptAtMs = actions.map((_, i) => (LEAD_IN_SECONDS + secondsPerAction * i) * 1000);
 
   const marks = [];

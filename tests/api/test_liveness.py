@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 from django.utils import timezone
+from PIL import Image
 
 from accounts.services import account_create
 from faceportal_capture import liveness_pb2
@@ -261,3 +263,96 @@ def test_a_package_of_another_format_version_is_refused(api: Api) -> None:
 def test_a_package_by_url_is_fetched_under_the_same_rules(api: Api) -> None:
     body = api.linkface(UPLOAD, {"url": "http://10.0.0.9/capture.fplv"}).json()
     assert (body["status"], body["image"]) == ("DOWNLOAD_ERROR", "liveness")
+
+
+def flat_jpeg(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (120, 110, 100)).save(buffer, "JPEG", quality=80)
+    return buffer.getvalue()
+
+
+def upload_with_frames(api: Api, jpegs: dict[int, bytes], count: int = 3) -> dict[str, Any]:
+    """A well-formed package whose frames at the given indices are replaced."""
+    challenge = new_challenge(api)
+    capture = build_capture(photo_frames(count=count), challenge)
+    for index, jpeg in jpegs.items():
+        capture.frames[index].jpeg = jpeg
+    return dict(upload_package(api, seal(capture, challenge.key, challenge.challenge_id)).json())
+
+
+@pytest.mark.parametrize(
+    ("jpegs", "count", "reason"),
+    [
+        ({0: flat_jpeg(5000, 3000)}, 3, "frame 0 is too large (5000x3000, sides at most 4000 px)"),
+        (
+            {i: flat_jpeg(4096, 4096) for i in range(31)},
+            31,
+            "frame 0 is too large (4096x4096, sides at most 4000 px)",
+        ),
+        ({2: flat_jpeg(8, 100)}, 3, "frame 2 is too small (8x100, sides over 8 px)"),
+        ({i: flat_jpeg(4000, 3000) for i in range(4)}, 5, "frames 0 to 3 hold more than 40,000,000 pixels"),
+    ],
+)
+def test_frames_get_the_image_size_limits_and_the_package_a_pixel_budget(
+    api: Api, isolated: Path, jpegs: dict[int, bytes], count: int, reason: str
+) -> None:
+    body = upload_with_frames(api, jpegs, count)
+    assert (body["status"], body["reason"]) == ("WRONG_LIVENESS_DATA", reason)
+    assert LivenessData.objects.count() == 0 and stored_files() == []
+
+
+def test_the_frames_together_get_one_images_scan_budget(api: Api) -> None:
+    from identity.engine.bombs import progressive_scan_bomb
+
+    costly = progressive_scan_bomb(64, (2000, 2000))  # 4 M block visits: one is fine, two are not
+    body = upload_with_frames(api, {0: costly, 1: costly})
+    assert (body["status"], body["reason"]) == (
+        "WRONG_LIVENESS_DATA",
+        "frames 0 to 1 have JPEG scans visiting more than 6,000,000 blocks",
+    )
+
+
+def upload_started_at(api: Api, started_at_unix_ms: int, first_frame: float = 0.0) -> dict[str, Any]:
+    challenge = new_challenge(api)
+    frames = [(image, first_frame + t) for image, t in photo_frames(count=12)]
+    capture = build_capture(frames, challenge, started_at_unix_ms=started_at_unix_ms)
+    return dict(upload_package(api, seal(capture, challenge.key, challenge.challenge_id)).json())
+
+
+def now_ms() -> int:
+    return int(timezone.now().timestamp() * 1000)
+
+
+@pytest.mark.parametrize(
+    ("offset_ms", "first_frame", "reason"),
+    [
+        (-120_000, 0.0, r"capture started 12[01] s before its challenge was issued"),
+        (None, 0.0, r"capture has no start time"),
+        (90_000, 0.0, r"capture ended 9[12] s after it was uploaded"),
+        # The attack run's capture: the first frame 31 years after the capture's start.
+        (0, 31 * 365.25 * 86400, r"capture ended 97828560\d s after it was uploaded"),
+    ],
+)
+def test_the_capture_clock_must_fit_the_challenges_times(
+    api: Api, isolated: Path, offset_ms: int | None, first_frame: float, reason: str
+) -> None:
+    body = upload_started_at(api, 0 if offset_ms is None else now_ms() + offset_ms, first_frame)
+    assert body["status"] == "WRONG_LIVENESS_DATA"
+    assert re.fullmatch(reason, body["reason"]), body["reason"]
+    assert LivenessData.objects.count() == 0 and stored_files() == []
+
+
+def test_a_device_clock_a_little_off_is_accepted(api: Api) -> None:
+    assert upload_started_at(api, now_ms() - 20_000)["status"] == "OK"  # 20 s behind
+    assert upload_started_at(api, now_ms() + 15_000)["status"] == "OK"  # 15 s ahead
+
+
+def test_a_first_frame_long_after_the_start_fails_the_timestamps_cue(api: Api) -> None:
+    data = upload_started_at(api, now_ms() - 9_000, first_frame=8.0)
+    body = api.linkface(
+        VERIFY,
+        {"liveness_data_id": data["liveness_data_id"], "selfie_file": upload("grace_hopper"), "verbose": "1"},
+    ).json()
+    timestamps = body["details"]["timestamps"]
+    assert not timestamps["passed"]
+    assert "first frame 8.0 s after the capture start (at most 5 s)" in timestamps["problems"]

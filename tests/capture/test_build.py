@@ -160,7 +160,9 @@ def test_a_package_from_a_video(video: Path, challenge: Challenge) -> None:
     assert capture.device.sdk == SDK_NAME
     assert capture.device.sdk_version == __version__
     assert (capture.device.width, capture.device.height) == (256, 192)
-    assert before <= capture.started_at_unix_ms <= int(time.time() * 1000)
+    # The capture is taken to have just ended: it started the last frame's time ago.
+    last_ms = times[-1] // 1000
+    assert before - last_ms <= capture.started_at_unix_ms <= int(time.time() * 1000) - last_ms
 
 
 def test_short_video_keeps_every_frame(video: Path) -> None:
@@ -268,3 +270,24 @@ def test_frames_too_large_for_one_package(challenge: Challenge) -> None:
     noise = np.random.default_rng(7).integers(0, 256, (1500, 1500, 3), dtype=np.uint8)  # ~2 MB as JPEG
     with pytest.raises(PackageError, match="package over 8388608 bytes"):
         build_package([(noise, i / 10) for i in range(5)], challenge)
+
+
+def test_build_capture_keeps_frames_inside_the_services_limits(challenge: Challenge) -> None:
+    with pytest.raises(InputError, match="frame 1 is 5000x3000; sides must be over 8 and at most 4000"):
+        build_capture(
+            [(np.zeros((16, 16, 3), np.uint8), 0.0), (np.zeros((3000, 5000, 3), np.uint8), 0.1)], challenge
+        )
+    with pytest.raises(InputError, match="frame 0 is 8x30; sides must be over 8"):
+        build_capture([(np.zeros((30, 8, 3), np.uint8), 0.0)], challenge)
+    big = np.zeros((3000, 4000, 3), np.uint8)
+    with pytest.raises(InputError, match="hold 48,000,000 pixels; a package holds at most 40,000,000"):
+        build_capture([(big, i / 10) for i in range(4)], challenge)
+    with pytest.raises(InputError, match="max_side must be between 16 and 4000"):
+        frames_from_folder(Path("."), max_side=5000)
+
+
+def test_build_capture_takes_the_capture_start_it_is_given(challenge: Challenge) -> None:
+    frames = [(np.zeros((16, 16, 3), np.uint8), i / 10) for i in range(3)]
+    assert build_capture(frames, challenge, started_at_unix_ms=1_760_000_000_000).started_at_unix_ms == (
+        1_760_000_000_000
+    )

@@ -102,6 +102,17 @@ def test_benchmark_engine_prints_every_stage(capsys: pytest.CaptureFixture[str])
     assert any("resident memory" in line for line in lines)
 
 
+def test_benchmark_decode_prints_photos_and_every_bomb_refused() -> None:
+    from identity.engine.bombs import BOMBS
+    from identity.engine.decode_benchmark import AT_THE_LIMITS, PHOTOS
+
+    lines = run("benchmark_decode", "--repeat", "1")
+    rows = {line[14:66].strip(): line for line in lines[2:]}
+    assert set(rows) == set(PHOTOS) | set(AT_THE_LIMITS) | set(BOMBS)
+    assert all("decoded" in rows[name] for name in (*PHOTOS, *AT_THE_LIMITS))
+    assert all("ImageTooCostly" in rows[name] or "ImageTooLarge" in rows[name] for name in BOMBS)
+
+
 def test_prepare_models_reports_each_model() -> None:
     lines = run("prepare_models")
     assert [line.split(":")[0] for line in lines] == [

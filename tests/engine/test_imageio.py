@@ -6,6 +6,7 @@ import io
 import struct
 import zlib
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -16,6 +17,7 @@ from identity.engine import (
     NoFaceFound,
     TooManyFaces,
     UnreadableImage,
+    bombs,
     decode,
     read_header,
 )
@@ -55,9 +57,9 @@ def test_a_truncated_jpeg_is_unreadable() -> None:
 
 def test_a_decompression_bomb_is_refused_from_its_header() -> None:
     bomb = png_declaring(5000, 5000)  # 25 Mpx declared over a few bytes
-    assert (read_header(bomb).width, read_header(bomb).height) == (5000, 5000)
-    with pytest.raises(ImageTooLarge, match="5000x5000"):
-        decode(bomb)
+    for read in (read_header, decode):
+        with pytest.raises(ImageTooLarge, match="5000x5000"):
+            read(bomb)
 
 
 def test_an_absurd_header_is_refused_without_decoding() -> None:
@@ -115,3 +117,25 @@ def test_too_many_faces_names_the_count(engine: FaceEngine) -> None:
     with pytest.raises(TooManyFaces) as raised:
         engine.analyze(photo("group"), max_faces=4)
     assert raised.value.count == 6 and raised.value.limit == 4
+
+
+def test_an_mpo_gives_its_first_picture_as_a_jpeg() -> None:
+    red = np.full((32, 48, 3), (255, 0, 0), np.uint8)
+    blue = np.full((32, 48, 3), (0, 0, 255), np.uint8)
+    data = bombs.mpo([red, blue])
+    assert Image.open(io.BytesIO(data)).format == "MPO"
+    header = read_header(data)
+    assert (header.format, header.width, header.height) == ("JPEG", 48, 32)
+    decoded = decode(data)
+    assert decoded.format == "JPEG"
+    assert np.abs(decoded.pixels[16, 24].astype(int) - (255, 0, 0)).max() < 8
+
+
+def test_a_large_mpo_is_decoded_at_reduced_scale_with_its_orientation() -> None:
+    photo = cv2.resize(pixels("astronaut"), (4000, 3000), interpolation=cv2.INTER_LINEAR)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the camera was held upright: display turned 90 degrees clockwise
+    data = bombs.mpo([photo, photo[:300, :400]], exif=exif.tobytes())
+    decoded = decode(data, max_side=1000)
+    assert (decoded.width, decoded.height) == (3000, 4000)
+    assert decoded.pixels.shape == (1000, 750, 3) and decoded.scale == pytest.approx(0.25)

@@ -318,6 +318,8 @@ def test_timestamps_must_increase_plausibly() -> None:
         "not a number": [*TIMES[:5], math.nan, *TIMES[6:]],
         "before the start": [t - 1 for t in TIMES],
         "one frame": [0.0],
+        "6 s after the start": [t + 6 for t in TIMES],
+        "31 years after the start": [t + 31 * 365.25 * 86400 for t in TIMES],
     }
     for label, stamps in forged.items():
         cue = timestamps_cue(stamps)

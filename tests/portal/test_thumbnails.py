@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import io
 import struct
+import time
 import zlib
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import cv2
@@ -15,16 +17,23 @@ import numpy as np
 import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from PIL import Image
 
 from accounts.models import ApiAccount
 from accounts.services import account_create
+from identity.engine import decode, read_header
+from identity.engine.bombs import progressive_scan_bomb
+from portal import thumbnails
 from resources.models import StoredImage
-from resources.services import image_store
+from resources.purge import orphan_files
+from resources.services import image_preview_store, image_store
 from tests.api.conftest import Api
 from tests.conftest import encode, pixels
+from tests.storage import exists, stored_files
 
 COMPARE = "/identity/compare_faces_in_two_images"
 
@@ -187,3 +196,145 @@ def _png_declaring(width: int, height: int) -> bytes:
     data[16:29] = header
     data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + header))
     return bytes(data)
+
+
+class DecodeSpy:
+    """Records the stored size of every image the thumbnails decode, and what came out."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.decoded: list[tuple[tuple[int, int], tuple[int, int]]] = []
+        monkeypatch.setattr(thumbnails, "decode", self)
+
+    def __call__(self, data: bytes, **options: Any) -> Any:
+        result = decode(data, **options)
+        header = read_header(data)
+        self.decoded.append(((header.width, header.height), result.pixels.shape[1::-1]))
+        return result
+
+    def sides(self) -> list[int]:
+        return [max(stored) for stored, _ in self.decoded]
+
+
+def big_photo(fmt: str) -> bytes:
+    return encode(cv2.resize(pixels("grace_hopper"), (3000, 4000), interpolation=cv2.INTER_LINEAR), fmt)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+@pytest.mark.django_db
+def test_a_large_image_is_decoded_once_for_its_preview_then_never_again(
+    client: Client, alice: tuple[ApiAccount, str], monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    account, _ = alice
+    image = stored(account, big_photo(fmt), 3000, 4000, fmt)
+    client.force_login(account.user)
+    spy = DecodeSpy(monkeypatch)
+    assert thumbnail(client, image.id, "160").status_code == 200
+    # The first thumbnail decodes the original once (a JPEG at half scale, not 4000 px) to
+    # make the preview, then the preview for the thumbnail.
+    original, preview = spy.decoded
+    assert original[0] == (3000, 4000) and max(preview[0]) == thumbnails.PREVIEW_SIDE
+    if fmt == "JPEG":
+        assert max(original[1]) == 2000
+    image.refresh_from_db()
+    assert image.preview_file.name == f"images/{image.id[:2]}/{image.id}.preview.jpg"
+    assert exists(image.preview_file.name)
+
+    spy.decoded.clear()
+    for size in ("160", "640", "1280", "640"):
+        response = thumbnail(client, image.id, size)
+        assert response.status_code == 200 and max(decoded(response).size) == int(size)
+    assert spy.sides() == [thumbnails.PREVIEW_SIDE] * 4, "only the preview was decoded"
+    assert _looks_alike(decoded(response), pixels("grace_hopper"))
+
+
+@pytest.mark.django_db
+def test_a_small_image_is_its_own_preview(client: Client, alice: tuple[ApiAccount, str]) -> None:
+    account, _ = alice
+    image = stored(account, encode(pixels("grace_hopper")), 512, 600)
+    client.force_login(account.user)
+    assert thumbnail(client, image.id, "640").status_code == 200
+    image.refresh_from_db()
+    assert image.preview_file.name == "" and stored_files() == [PurePosixPath(str(image.file.name))]
+
+
+@pytest.mark.django_db
+def test_a_preview_gone_from_storage_is_made_again(client: Client, alice: tuple[ApiAccount, str]) -> None:
+    account, _ = alice
+    image = stored(account, big_photo("JPEG"), 3000, 4000)
+    client.force_login(account.user)
+    assert thumbnail(client, image.id).status_code == 200
+    image.refresh_from_db()
+    image.preview_file.storage.delete(str(image.preview_file.name))
+    assert thumbnail(client, image.id).status_code == 200
+    image.refresh_from_db()
+    assert exists(image.preview_file.name) and len(stored_files()) == 2
+
+
+@pytest.mark.django_db
+def test_a_preview_stored_by_another_request_first_is_kept_and_ours_deleted(
+    alice: tuple[ApiAccount, str],
+) -> None:
+    account, _ = alice
+    image = stored(account, big_photo("JPEG"), 3000, 4000)
+    image_preview_store(image=image, data=b"theirs")
+    late = StoredImage.objects.get(pk=image.pk)
+    late.preview_file.name = ""  # loaded before the other request stored its preview
+    image_preview_store(image=late, data=b"ours")
+    image.refresh_from_db()
+    assert image.preview_file.read() == b"theirs"
+    assert len(stored_files()) == 2, "the image and one preview, nothing unnamed"
+
+
+def with_preview(client: Client, account: ApiAccount) -> StoredImage:
+    image = stored(account, big_photo("JPEG"), 3000, 4000)
+    client.force_login(account.user)
+    assert thumbnail(client, image.id).status_code == 200
+    image.refresh_from_db()
+    assert image.preview_file.name and len(stored_files()) == 2
+    return image
+
+
+@pytest.mark.parametrize("how", ["row", "purge", "purge_images --account", "account"])
+@pytest.mark.django_db
+def test_a_preview_is_deleted_with_its_image_however_the_image_goes(
+    client: Client,
+    alice: tuple[ApiAccount, str],
+    django_capture_on_commit_callbacks: Callable[..., Any],
+    how: str,
+) -> None:
+    account, _ = alice
+    image = with_preview(client, account)
+    with django_capture_on_commit_callbacks(execute=True):
+        if how == "row":
+            image.delete()
+        elif how == "purge":
+            StoredImage.objects.filter(pk=image.pk).update(created_at=timezone.now() - timedelta(days=31))
+            call_command("purge_images", stdout=io.StringIO())
+        elif how == "purge_images --account":
+            call_command("purge_images", "--account", account.api_id, stdout=io.StringIO())
+        else:
+            account.user.delete()
+    assert not StoredImage.objects.filter(pk=image.pk).exists()
+    assert stored_files() == []
+
+
+@pytest.mark.django_db
+def test_a_preview_whose_row_is_gone_is_swept_as_an_orphan(
+    client: Client, alice: tuple[ApiAccount, str]
+) -> None:
+    account, _ = alice
+    image = with_preview(client, account)
+    StoredImage.objects.filter(pk=image.pk)._raw_delete(StoredImage.objects.db)  # no signal: as a crash
+    later = timezone.now() + timedelta(minutes=11)
+    assert set(orphan_files(now=later)) == {image.file.name, image.preview_file.name}
+
+
+@pytest.mark.django_db
+def test_a_stored_scan_bomb_is_refused_at_once(client: Client, alice: tuple[ApiAccount, str]) -> None:
+    """Stored before the decoder was bounded: its thumbnails took 19 to 40 s each."""
+    account, _ = alice
+    image = stored(account, progressive_scan_bomb(1_000), 4000, 4000)
+    client.force_login(account.user)
+    started = time.process_time()
+    assert thumbnail(client, image.id).status_code == 404
+    assert time.process_time() - started < 1.0
