@@ -41,5 +41,7 @@ def test_a_large_face_gives_the_landmarks_and_chip_of_the_full_resolution_crop(e
     assert difference < 0.02 * full.interocular
     chips = [engine.identity_chip(region, reduced), sface.align(pixels, full.five_points())]
     vectors = engine.embed(chips)
-    # Closer than the same photo re-encoded as JPEG at quality 90 (SFace: 0.9946 on this photo).
-    assert embedding.similarity(vectors[:1], vectors[1:])[0, 0] > 0.995
+    # Two resamplings of one face: SFace moves about as much for the same photo re-encoded as
+    # JPEG at quality 90 (0.9946 here), and each path measured 0.988-0.995 against a Lanczos
+    # reference chip on the package photos.
+    assert embedding.similarity(vectors[:1], vectors[1:])[0, 0] > 0.99
