@@ -41,7 +41,7 @@ preload_app = True
 
 
 def post_worker_init(worker: Any) -> None:
-    from identity.engine import get_engine
+    from faceengine import get_engine
 
     get_engine()
 

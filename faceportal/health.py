@@ -18,7 +18,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from identity.engine import get_engine
+from faceengine import get_engine
 
 
 @never_cache

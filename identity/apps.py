@@ -7,7 +7,7 @@ class IdentityConfig(AppConfig):
 
     def ready(self) -> None:
         # The engine does not import Django or Prometheus; the service listens to its stages.
+        from faceengine.stages import observe_stages
         from faceportal.metrics import observe_stage
-        from identity.engine.stages import observe_stages
 
         observe_stages(observe_stage)

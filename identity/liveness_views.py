@@ -1,6 +1,6 @@
 """The liveness endpoints: challenge issuing, package upload, and verification against a
 selfie. The package format and crypto are in faceportal_capture, the acceptance rules in
-resources/liveness.py, the scoring in identity/engine/liveness.py."""
+resources/liveness.py, the scoring in faceengine/liveness.py."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from django.http import HttpResponse
 from rest_framework.request import Request
 
 from accounts.models import Endpoint
+from faceengine import get_engine
+from faceengine.liveness import score_capture
 from identity.api.base import ApiView, analyze
 from identity.api.families import json_response
-from identity.engine import get_engine
-from identity.engine.liveness import score_capture
 from resources import liveness
 from resources.intake import SELFIE
 from resources.models import LivenessData, StoredImage

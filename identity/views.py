@@ -18,10 +18,10 @@ from rest_framework.request import Request
 
 from accounts import services as accounts
 from accounts.models import Endpoint
+from faceengine import QUALITY_THRESHOLD, Face, get_engine, mask_eyes
 from identity.api.base import ApiView, analyze
 from identity.api.errors import ApiError
 from identity.api.families import FACEID, family_for_path, json_response
-from identity.engine import QUALITY_THRESHOLD, Face, get_engine, mask_eyes
 from resources.intake import SELFIE, ImageSlot, LoadedImage
 from resources.models import StoredImage
 

@@ -208,7 +208,7 @@ class Client:
 
 def photo(name: str) -> bytes:
     """A package photo as a realistic upload: 640x480 JPEG, quality 90."""
-    from identity.engine.benchmark import jpeg_at  # the same photos as the engine benchmarks
+    from facelab.benchmark import jpeg_at  # the same photos as the engine benchmarks
 
     return jpeg_at(name, PHOTO_SIZE)
 
@@ -338,8 +338,8 @@ def find_knee(steps: Sequence[Step]) -> int | None:
 
 def _engine_work(kind: str, images: Sequence[bytes]) -> Callable[[], object]:
     """What the endpoint asks of the engine for these uploads, as the views do it."""
-    from identity.engine import decode, get_engine, read_header
-    from identity.engine.imageio import ANALYSIS_SIDE
+    from faceengine import decode, get_engine, read_header
+    from faceengine.imageio import ANALYSIS_SIDE
 
     engine = get_engine()  # the same threads setting (FACEPORTAL_ENGINE_THREADS) as the workers
 

@@ -22,7 +22,7 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
 from accounts.models import ApiAccount, ApiCall
-from identity.engine import ImageTooLarge, UnreadableImage
+from faceengine import ImageTooLarge, UnreadableImage
 from portal import thumbnails
 from portal.filters import (
     CallFilterForm,

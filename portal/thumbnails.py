@@ -16,7 +16,7 @@ import io
 from django.db.models.fields.files import FieldFile
 from PIL import Image
 
-from identity.engine import decode
+from faceengine import decode
 from resources.models import StoredImage
 from resources.services import image_preview_store
 

@@ -20,9 +20,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from accounts.models import ApiAccount, Endpoint
-from identity.engine import QUALITY_THRESHOLD
-from identity.engine.calibration import DOCUMENTED_THRESHOLDS, documented_far
-from identity.engine.liveness import CUES, DECISION_THRESHOLD, PASS_CEILING, SAME_PERSON
+from faceengine import QUALITY_THRESHOLD
+from faceengine.calibration import DOCUMENTED_THRESHOLDS, documented_far
+from faceengine.liveness import CUES, DECISION_THRESHOLD, PASS_CEILING, SAME_PERSON
 from resources.models import LivenessData, StoredImage
 
 # How many stored images / liveness packages are offered for reuse by id.

@@ -24,7 +24,7 @@ from accounts.admin import (
     confirmed,
     plural,
 )
-from identity.engine import ImageTooLarge, UnreadableImage
+from faceengine import ImageTooLarge, UnreadableImage
 from portal import thumbnails
 from resources.models import LivenessChallenge, LivenessData, StoredImage
 from resources.purge import Purged, expired_images, expired_packages, purge, stale_challenges

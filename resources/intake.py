@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from accounts.models import ApiAccount
+from faceengine import DecodedImage, ImageTooLarge, UnreadableImage, decode, read_header
+from faceengine.imageio import ANALYSIS_SIDE
 from identity.api.errors import ImageProblem
 from identity.api.params import Params
-from identity.engine import DecodedImage, ImageTooLarge, UnreadableImage, decode, read_header
-from identity.engine.imageio import ANALYSIS_SIDE
 from resources import fetch
 from resources.models import StoredImage
 from resources.services import image_find, image_store

@@ -20,11 +20,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import ApiAccount
+from faceengine.liveness import CaptureFrame, draw_challenge
 from faceportal_capture import liveness_pb2
 from faceportal_capture.package import MAX_PACKAGE_BYTES, PackageError, open_package, read_key_id
 from identity.api.errors import ApiError
 from identity.api.params import Params
-from identity.engine.liveness import CaptureFrame, draw_challenge
 from resources import intake
 from resources.livenesschecks import IMAGE_NAME, check_clock, decoded_frames, wrong
 from resources.models import LivenessChallenge, LivenessData

@@ -21,13 +21,13 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 
+from faceengine import EngineError, ImageTooCostly, ImageTooLarge, decode, read_header
+from faceengine.imageio import ANALYSIS_SIDE, ImageHeader
+from faceengine.jpegwork import MAX_SCAN_BLOCKS
+from faceengine.liveness import CaptureFrame
 from faceportal_capture import liveness_pb2
 from faceportal_capture.package import MAX_FRAME_SIDE, MAX_PACKAGE_PIXELS, MIN_FRAME_SIDE
 from identity.api.errors import ApiError
-from identity.engine import EngineError, ImageTooCostly, ImageTooLarge, decode, read_header
-from identity.engine.imageio import ANALYSIS_SIDE, ImageHeader
-from identity.engine.jpegwork import MAX_SCAN_BLOCKS
-from identity.engine.liveness import CaptureFrame
 from resources.models import LivenessChallenge
 
 IMAGE_NAME = "liveness"  # the vendor's name for the package in errors

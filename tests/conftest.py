@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from identity.engine import FaceEngine, decode
-from identity.engine.imageio import DecodedImage
-from identity.engine.testdata import photo_bytes
+from faceengine import FaceEngine, decode
+from faceengine.imageio import DecodedImage
+from facelab.modelprep.prepare import ensure_models
+from facelab.testdata import photo_bytes
 from tests import storage
 
 
@@ -20,6 +21,13 @@ from tests import storage
 def isolated_storage(settings: Any, tmp_path: Path) -> Path:
     """Every test stores its files in a place of its own (see tests/storage.py)."""
     return storage.isolate(settings, tmp_path)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prepared_models() -> None:
+    """Preparing the models is an install step (scripts/install); the suite makes sure of it
+    once, cheaply when they are up to date, as a serving process never does."""
+    ensure_models()
 
 
 @pytest.fixture(scope="session")

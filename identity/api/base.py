@@ -22,13 +22,13 @@ from rest_framework.views import APIView
 
 from accounts import services as accounts
 from accounts.models import ApiAccount, Endpoint
+from faceengine import Face, NoFaceFound, TooManyFaces, get_engine
 from identity.api.encoding import NotUtf8
 from identity.api.errors import ApiError, ImageProblem
 from identity.api.families import FACEID, LINKFACE, Family
 from identity.api.history import record_charge
 from identity.api.params import Params
 from identity.api.parsers import FormParser, MultiPartParser
-from identity.engine import Face, NoFaceFound, TooManyFaces, get_engine
 from resources import intake
 from resources.models import StoredImage
 

@@ -1,4 +1,4 @@
-"""The bomb family (identity/engine/bombs.py) through every endpoint that takes an image:
+"""The bomb family (facelab/bombs.py) through every endpoint that takes an image:
 each is answered with the documented code, in a fraction of the time a normal photo takes,
 leaves nothing behind, and the next call is served."""
 
@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from facelab import bombs
 from faceportal_capture.build import build_capture
 from faceportal_capture.package import seal
-from identity.engine import bombs
 from tests.api.conftest import Api, nothing_left_behind, raw_upload, upload
 from tests.api.test_hostile_inputs import still_answers
 from tests.api.test_liveness import UPLOAD, VERIFY, new_challenge, package_for, photo_frames

@@ -154,7 +154,7 @@ def test_an_unknown_faceid_path_is_api_not_found(api: Api) -> None:
 
 
 def test_an_internal_error_is_faceid_shaped(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    from identity.engine.engine import FaceEngine
+    from faceengine.engine import FaceEngine
 
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")

@@ -302,7 +302,7 @@ def test_frames_get_the_image_size_limits_and_the_package_a_pixel_budget(
 
 
 def test_the_frames_together_get_one_images_scan_budget(api: Api) -> None:
-    from identity.engine.bombs import progressive_scan_bomb
+    from facelab.bombs import progressive_scan_bomb
 
     costly = progressive_scan_bomb(64, (2000, 2000))  # 4 M block visits: one is fine, two are not
     body = upload_with_frames(api, {0: costly, 1: costly})

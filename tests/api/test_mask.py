@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from identity.engine import from_array
-from identity.engine.masking import BAND_COLOUR, eye_band
+from faceengine import from_array
+from faceengine.masking import BAND_COLOUR, eye_band
 from tests.api.conftest import Api, nothing_left_behind, raw_upload, upload
 from tests.conftest import encode, pixels
 from tests.engine.test_masking import band_mask

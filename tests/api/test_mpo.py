@@ -8,9 +8,9 @@ from pathlib import Path
 
 from PIL import Image
 
+from facelab import bombs
 from faceportal_capture.build import build_capture
 from faceportal_capture.package import seal
-from identity.engine import bombs
 from resources.models import StoredImage
 from tests.api.conftest import Api, raw_upload, upload
 from tests.api.test_liveness import UPLOAD, VERIFY, new_challenge, photo_frames

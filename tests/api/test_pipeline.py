@@ -99,7 +99,7 @@ def test_a_get_on_an_endpoint_is_not_found(api: Api) -> None:
 def test_an_internal_error_is_logged_and_shows_no_stack_trace(
     api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, isolated: Path
 ) -> None:
-    from identity.engine.engine import FaceEngine
+    from faceengine.engine import FaceEngine
 
     def explode(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret internals")

@@ -27,9 +27,9 @@ from PIL import Image
 
 from accounts.models import ApiAccount, ApiCall
 from accounts.services import account_create
+from faceengine import FaceEngine, from_array
+from faceengine.masking import BAND_COLOUR, eye_band
 from faceportal_capture.build import Challenge, build_package
-from identity.engine import FaceEngine, from_array
-from identity.engine.masking import BAND_COLOUR, eye_band
 from resources.liveness import challenge_body, challenge_issue
 from tests.browser.conftest import Browsing, make_user
 from tests.conftest import encode, pixels

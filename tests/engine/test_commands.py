@@ -103,8 +103,8 @@ def test_benchmark_engine_prints_every_stage(capsys: pytest.CaptureFixture[str])
 
 
 def test_benchmark_decode_prints_photos_and_every_bomb_refused() -> None:
-    from identity.engine.bombs import BOMBS
-    from identity.engine.decode_benchmark import AT_THE_LIMITS, PHOTOS
+    from facelab.bombs import BOMBS
+    from facelab.decode_benchmark import AT_THE_LIMITS, PHOTOS
 
     lines = run("benchmark_decode", "--repeat", "1")
     rows = {line[14:66].strip(): line for line in lines[2:]}

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from identity.engine import FaceEngine, decode, embedding, from_array
-from identity.engine.calibration import DOCUMENTED_THRESHOLDS, documented_far, load_calibration
-from identity.engine.engine import Face
-from identity.engine.testdata import photo_bytes
+from faceengine import FaceEngine, decode, embedding, from_array
+from faceengine.calibration import DOCUMENTED_THRESHOLDS, documented_far, load_calibration
+from faceengine.engine import Face
+from facelab.testdata import photo_bytes
 from tests.conftest import encode, photo, pixels
 
 
@@ -134,8 +134,8 @@ def test_the_committed_calibration_is_monotonic_and_bounded() -> None:
 
 
 def test_the_committed_calibration_held_its_rates_on_unseen_people() -> None:
-    from identity.engine import sface
-    from identity.engine.calibration import TABLE_PATH
+    from faceengine import sface
+    from faceengine.calibration import TABLE_PATH
 
     table = json.loads(TABLE_PATH.read_text())
     assert table["model"] == sface.MODEL_ID == load_calibration().model

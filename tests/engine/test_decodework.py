@@ -16,10 +16,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from identity.engine import ImageTooCostly, ImageTooLarge, UnreadableImage, bombs, decode, read_header
-from identity.engine.decodework import image_work
-from identity.engine.imageio import ANALYSIS_SIDE
-from identity.engine.jpegwork import MAX_SCAN_BLOCKS, jpeg_work
+from faceengine import ImageTooCostly, ImageTooLarge, UnreadableImage, decode, read_header
+from faceengine.decodework import image_work
+from faceengine.imageio import ANALYSIS_SIDE
+from faceengine.jpegwork import MAX_SCAN_BLOCKS, jpeg_work
+from facelab import bombs
 from tests.conftest import pixels
 
 # A generous bound: the bombs took 6 s to 60 s before; refusing one takes about a millisecond.

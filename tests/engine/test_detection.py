@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from identity.engine import FaceEngine, detection, from_array
-from identity.engine.detection import Detection
-from identity.engine.engine import analysis_copy
+from faceengine import FaceEngine, detection, from_array
+from faceengine.detection import Detection
+from faceengine.engine import analysis_copy
 from tests.conftest import photo, pixels
 
 
@@ -104,8 +104,8 @@ def test_without_auto_rotate_a_sideways_face_reports_its_orientation(engine: Fac
 
 
 def test_a_large_photo_is_analysed_on_a_reduced_copy_in_full_size_coordinates(engine: FaceEngine) -> None:
-    from identity.engine import decode
-    from identity.engine.benchmark import jpeg_at
+    from faceengine import decode
+    from facelab.benchmark import jpeg_at
 
     small = engine.analyze(decode(jpeg_at("grace_hopper", (640, 480))), embed=False)[0]
     large_image = decode(jpeg_at("grace_hopper", (4000, 3000)), max_side=1000)

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from identity.engine import calibration_fit, evaluation
-from identity.engine.calibration import Calibration, documented_far
-from identity.engine.evaluation import best_accuracy, pair_report, tar_at_far
+from faceengine.calibration import Calibration, documented_far
+from facelab import calibration_fit, evaluation
+from facelab.evaluation import best_accuracy, pair_report, tar_at_far
 
 
 def test_best_accuracy_finds_the_separating_threshold() -> None:

@@ -11,16 +11,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from identity.engine import (
+from faceengine import (
     FaceEngine,
     ImageTooLarge,
     NoFaceFound,
     TooManyFaces,
     UnreadableImage,
-    bombs,
     decode,
     read_header,
 )
+from facelab import bombs
 from tests.conftest import encode, photo, pixels
 
 
@@ -94,7 +94,7 @@ def test_the_first_frame_of_an_animated_gif_is_used() -> None:
 
 
 def test_a_jpeg_can_be_decoded_at_reduced_scale() -> None:
-    from identity.engine.benchmark import jpeg_at
+    from facelab.benchmark import jpeg_at
 
     decoded = decode(jpeg_at("astronaut", (4000, 3000)), max_side=1000)
     assert decoded.pixels.shape == (750, 1000, 3)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from identity.engine import FaceEngine, decode, embedding, landmarks, sface
-from identity.engine.benchmark import jpeg_at
-from identity.engine.detection import Detection
-from identity.engine.imageio import ANALYSIS_SIDE
-from identity.engine.landmarks import FaceRegion
+from faceengine import FaceEngine, decode, embedding, landmarks, sface
+from faceengine.detection import Detection
+from faceengine.imageio import ANALYSIS_SIDE
+from faceengine.landmarks import FaceRegion
+from facelab.benchmark import jpeg_at
 
 
 def test_a_small_face_is_measured_on_the_image_itself() -> None:

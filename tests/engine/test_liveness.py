@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
-from identity.engine import FaceEngine, from_array
-from identity.engine.landmarks import Landmarks
-from identity.engine.liveness import (
+from faceengine import FaceEngine, from_array
+from faceengine.landmarks import Landmarks
+from faceengine.liveness import (
     CUES,
     DECISION_THRESHOLD,
     PASS_CEILING,
@@ -41,7 +41,7 @@ from identity.engine.liveness import (
     score_capture,
     timestamps_cue,
 )
-from identity.engine.liveness_eval import (
+from facelab.liveness_eval import (
     ATTACK_CLASSES,
     PrintPose,
     background,

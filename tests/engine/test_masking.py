@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from identity.engine import FaceEngine, from_array, mask_eyes
-from identity.engine.landmarks import LEFT_EYE_RING, RIGHT_EYE_RING
-from identity.engine.masking import BAND_COLOUR, eye_band
+from faceengine import FaceEngine, from_array, mask_eyes
+from faceengine.landmarks import LEFT_EYE_RING, RIGHT_EYE_RING
+from faceengine.masking import BAND_COLOUR, eye_band
 from tests.conftest import pixels
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from identity.engine import FaceEngine
-from identity.engine.errors import ModelUnavailable
-from identity.engine.modelprep import prepare
-from identity.engine.modelprep.sources import sha256_of
+from faceengine import FaceEngine
+from faceengine.errors import ModelUnavailable
+from facelab.modelprep import prepare
+from facelab.modelprep.sources import sha256_of
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,10 @@ def test_a_missing_package_is_reported_with_the_fix(monkeypatch: pytest.MonkeyPa
         prepare.prepare_models(tmp_path, log=lambda _message: None)
 
 
-def test_an_engine_on_an_empty_directory_prepares_its_models(tmp_path: Path) -> None:
-    engine = FaceEngine(models_dir=tmp_path / "fresh", threads=1)
-    assert (tmp_path / "fresh" / "manifest.json").is_file()
-    assert engine.threads == 1
+def test_an_engine_loads_the_models_once_prepare_models_wrote_them(tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh"
+    with pytest.raises(ModelUnavailable, match="not prepared"):
+        FaceEngine(models_dir=fresh, threads=1)  # serving never prepares
+    prepare.prepare_models(fresh, log=lambda _message: None)
+    engine = FaceEngine(models_dir=fresh, threads=1)
+    assert (fresh / "manifest.json").is_file() and engine.threads == 1

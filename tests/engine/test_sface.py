@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from identity.engine import FaceEngine, alignment, sface, testdata
-from identity.engine.embedding import similarity
-from identity.engine.imageio import RGBImage
-from identity.engine.modelprep.prepare import ensure_models, model_path
-from identity.engine.runtime import OnnxModel
+from faceengine import FaceEngine, alignment, sface
+from faceengine.embedding import similarity
+from faceengine.imageio import RGBImage
+from faceengine.models import model_path
+from faceengine.runtime import OnnxModel
+from facelab import testdata
+from facelab.modelprep.prepare import ensure_models
 from tests.conftest import photo
 
 # Different people below SFace's similarity at a 1e-3 false-accept rate on LFW (0.368,

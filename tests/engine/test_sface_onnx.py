@@ -14,15 +14,16 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
-from identity.engine import sface, testdata
-from identity.engine.modelprep import sources
-from identity.engine.modelprep.sface_onnx import (
+from faceengine import sface
+from faceengine.runtime import session_options
+from facelab import testdata
+from facelab.modelprep import sources
+from facelab.modelprep.sface_onnx import (
     UnexpectedSFaceGraph,
     convert_sface,
     dequantize,
     without_unused_inputs,
 )
-from identity.engine.runtime import session_options
 
 Batch = npt.NDArray[np.float32]
 

@@ -18,7 +18,7 @@ import onnxruntime as ort
 import pytest
 import tflite
 
-from identity.engine.modelprep.tflite_onnx import (
+from facelab.modelprep.tflite_onnx import (
     UnsupportedTFLite,
     convert_tflite,
     max_abs_difference,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from identity.engine.config import PROJECT_ROOT
+from faceengine.config import PROJECT_ROOT
 from ops.abuse import chunked_encoding, http_head, raw_request
 from ops.load import multipart
 from ops.server import manage

@@ -20,10 +20,10 @@ from urllib.parse import urlencode
 import pytest
 from gunicorn.config import Config
 
+from faceengine.config import PROJECT_ROOT
 from faceportal.gunicorn_logging import RedactingLogger
 from faceportal.logs import JsonFormatter
 from faceportal.redact import RedactFilter, redact
-from identity.engine.config import PROJECT_ROOT
 from ops import load, nginx
 
 COMPARE = "/identity/compare_faces_in_two_images"

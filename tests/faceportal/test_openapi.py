@@ -12,8 +12,8 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from faceengine.config import PROJECT_ROOT
 from faceportal.openapi import build_schema
-from identity.engine.config import PROJECT_ROOT
 
 API_MD = Path(PROJECT_ROOT).parent / "shared" / "API.md"
 API_PREFIXES = ("identity/", "resources/", "faceid/")

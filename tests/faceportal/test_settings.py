@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from identity.engine.config import PROJECT_ROOT
+from faceengine.config import PROJECT_ROOT
 
 SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "FACEPORTAL_S3_BUCKET", "FACEPORTAL_S3_ENDPOINT_URL")
 

@@ -25,8 +25,8 @@ from PIL import Image
 
 from accounts.models import ApiAccount
 from accounts.services import account_create
-from identity.engine import decode, read_header
-from identity.engine.bombs import progressive_scan_bomb
+from faceengine import decode, read_header
+from facelab.bombs import progressive_scan_bomb
 from portal import thumbnails
 from resources.models import StoredImage
 from resources.purge import orphan_files

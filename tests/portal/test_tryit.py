@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.models import ApiAccount, Endpoint
 from accounts.services import account_create
-from identity.engine.liveness import CUES
+from faceengine.liveness import CUES
 from portal.tryit import CUE_MEANINGS
 from resources.models import LivenessChallenge, LivenessData, StoredImage
 

@@ -10,9 +10,9 @@ from django.test import Client
 from django.test.utils import override_settings, setup_test_environment, teardown_test_environment
 
 from accounts.services import account_create
-from identity.engine import decode, get_engine
-from identity.engine.benchmark import jpeg_at, time_runs
-from identity.engine.imageio import ANALYSIS_SIDE
+from faceengine import decode, get_engine
+from faceengine.imageio import ANALYSIS_SIDE
+from facelab.benchmark import jpeg_at, time_runs
 
 
 class Command(BaseCommand):

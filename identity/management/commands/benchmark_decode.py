@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from identity.engine import decode_benchmark
+from facelab import decode_benchmark
 
 
 class Command(BaseCommand):

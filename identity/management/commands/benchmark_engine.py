@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from identity.engine import benchmark
-from identity.engine.engine import FaceEngine
+from faceengine.engine import FaceEngine
+from facelab import benchmark
 
 
 class Command(BaseCommand):

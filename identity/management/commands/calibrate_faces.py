@@ -11,9 +11,10 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from identity.engine import calibration_fit, sface
-from identity.engine.calibration import TABLE_PATH
-from identity.engine.evaluation import embed_files_cached, embedder_model_id, tar_at_far
+from faceengine import sface
+from faceengine.calibration import TABLE_PATH
+from facelab import calibration_fit
+from facelab.evaluation import embed_files_cached, embedder_model_id, tar_at_far
 
 # The impostor populations a table can be fitted on (see calibration_fit).
 FIT_CHOICES = ("all", "several", "both")

@@ -9,8 +9,8 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from identity.engine.calibration import load_calibration
-from identity.engine.evaluation import embed_files_cached, embedder_model_id, pair_report, pair_similarities
+from faceengine.calibration import load_calibration
+from facelab.evaluation import embed_files_cached, embedder_model_id, pair_report, pair_similarities
 
 
 class Command(BaseCommand):

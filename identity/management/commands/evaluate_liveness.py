@@ -7,9 +7,9 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from identity.engine import liveness_eval
-from identity.engine.engine import FaceEngine
-from identity.engine.liveness import CUES, DECISION_THRESHOLD
+from faceengine.engine import FaceEngine
+from faceengine.liveness import CUES, DECISION_THRESHOLD
+from facelab import liveness_eval
 
 
 class Command(BaseCommand):

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from identity.engine.errors import ModelUnavailable
-from identity.engine.modelprep.prepare import prepare_models
+from faceengine.errors import ModelUnavailable
+from facelab.modelprep.prepare import prepare_models
 
 
 class Command(BaseCommand):

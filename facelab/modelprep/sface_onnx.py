@@ -32,7 +32,7 @@ import numpy.typing as npt
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from identity.engine.sface import CHIP_SIZE, EMBEDDING_SIZE, INPUT_NAME, OUTPUT_NAME
+from faceengine.sface import CHIP_SIZE, EMBEDDING_SIZE, INPUT_NAME, OUTPUT_NAME
 
 OPSET = 17
 # The IR version that introduced opset 17, as the other converters write: runtimes widely accept it.
@@ -371,7 +371,7 @@ class _Graph:
             graph,
             opset_imports=[helper.make_opsetid("", OPSET)],
             ir_version=IR_VERSION,
-            producer_name="identity.engine.modelprep.sface_onnx",
+            producer_name="facelab.modelprep.sface_onnx",
             doc_string="OpenCV Zoo SFace (face_recognition_sface_2021dec), weights dequantised to float32",
         )
         # Apache-2.0 asks a modified work to say so: the notice travels with the file.

@@ -23,9 +23,9 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageFile
 
-from identity.engine.decodework import MAX_PIXELS, Work, image_work
-from identity.engine.errors import ImageTooLarge, UnreadableImage
-from identity.engine.stages import timed
+from faceengine.decodework import MAX_PIXELS, Work, image_work
+from faceengine.errors import ImageTooLarge, UnreadableImage
+from faceengine.stages import timed
 
 SUPPORTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "BMP", "GIF", "TIFF"})
 # What each format Pillow names is reported as: an MPO is a JPEG with more pictures after it.

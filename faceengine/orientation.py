@@ -10,9 +10,9 @@ import math
 
 import numpy as np
 
-from identity.engine.detection import LEFT_EYE, MOUTH, RIGHT_EYE, Detection
-from identity.engine.imageio import RGBImage
-from identity.engine.runtime import FloatArray
+from faceengine.detection import LEFT_EYE, MOUTH, RIGHT_EYE, Detection
+from faceengine.imageio import RGBImage
+from faceengine.runtime import FloatArray
 
 ORIENTATIONS = (0, 90, 180, 270)
 

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from identity.engine.calibration import DOCUMENTED_THRESHOLDS, KNOT_THRESHOLDS, documented_far
-from identity.engine.runtime import FloatArray
+from faceengine.calibration import DOCUMENTED_THRESHOLDS, KNOT_THRESHOLDS, documented_far
+from faceengine.runtime import FloatArray
 
 MIN_OBSERVED = 10  # impostor pairs above a threshold for it to lie in the observed range
 # Fewer pairs than this above a threshold, and its knot comes from the tail line rather than

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from identity.engine.geometry import warp
-from identity.engine.imageio import RGBImage
-from identity.engine.runtime import FloatArray
+from faceengine.geometry import warp
+from faceengine.imageio import RGBImage
+from faceengine.runtime import FloatArray
 
 CHIP_SIZE = 150
 TEMPLATE = np.array([[45.8, 45.7], [100.2, 45.3], [72.8, 80.9], [50.7, 100.6], [98.4, 100.0]], np.float64)

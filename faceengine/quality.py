@@ -20,8 +20,8 @@ import math
 
 import cv2
 
-from identity.engine.imageio import RGBImage
-from identity.engine.landmarks import Pose
+from faceengine.imageio import RGBImage
+from faceengine.landmarks import Pose
 
 QUALITY_THRESHOLD = 40.0
 WEIGHTS = {"sharpness": 0.3, "size": 0.25, "pose": 0.25, "detector": 0.1, "landmarks": 0.1}

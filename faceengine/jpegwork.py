@@ -21,7 +21,7 @@ import re
 import struct
 from dataclasses import dataclass
 
-from identity.engine.errors import ImageTooCostly, UnreadableImage
+from faceengine.errors import ImageTooCostly, UnreadableImage
 
 # A progressive JPEG has at most 18 scans from any common encoder; 64 leaves room for
 # unusual scan scripts and bounds libjpeg's fixed cost per scan on small images.

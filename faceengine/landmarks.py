@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from identity.engine.detection import LEFT_EYE, RIGHT_EYE, Detection
-from identity.engine.geometry import apply_affine, warp
-from identity.engine.imageio import RGBImage
-from identity.engine.runtime import FloatArray, OnnxModel
+from faceengine.detection import LEFT_EYE, RIGHT_EYE, Detection
+from faceengine.geometry import apply_affine, warp
+from faceengine.imageio import RGBImage
+from faceengine.runtime import FloatArray, OnnxModel
 
 MESH_INPUT = 192
 ROI_SCALE = 1.5

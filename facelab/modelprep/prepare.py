@@ -23,16 +23,17 @@ import onnx
 import onnxruntime as ort
 from PIL import Image
 
-from identity.engine import config, sface, testdata
-from identity.engine.errors import ModelUnavailable
-from identity.engine.modelprep import sface_onnx, sources, tflite_onnx
-from identity.engine.modelprep.sources import SourceFile, sha256_of
-from identity.engine.runtime import session_options
+from faceengine import config, sface
+from faceengine.errors import ModelUnavailable
+from faceengine.models import MANIFEST, model_path, read_manifest
+from faceengine.runtime import session_options
+from facelab import testdata
+from facelab.modelprep import sface_onnx, sources, tflite_onnx
+from facelab.modelprep.sources import SourceFile, sha256_of
 
 # Bump a kind's version when its converter's output changes: cached models of that kind
 # (and only those) are then rebuilt.
 CONVERTER_VERSIONS = {"tflite": 1, "sface": 1}
-MANIFEST = "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -59,10 +60,6 @@ MODELS = (
 Log = Callable[[str], None]
 
 
-def model_path(name: str, directory: Path | None = None) -> Path:
-    return (directory or config.models_dir()) / f"{name}.onnx"
-
-
 @contextmanager
 def _locked(directory: Path) -> Iterator[None]:
     directory.mkdir(parents=True, exist_ok=True)
@@ -83,14 +80,6 @@ def _write_atomically(path: Path, payload: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-
-
-def _read_manifest(directory: Path) -> dict[str, dict[str, object]]:
-    try:
-        data = json.loads((directory / MANIFEST).read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _is_current(spec: ModelSpec, entry: dict[str, object] | None, directory: Path) -> bool:
@@ -166,7 +155,7 @@ def prepare_models(directory: Path | None = None, *, force: bool = False, log: L
     """Make every model ready in `directory`; returns the manifest."""
     directory = directory or config.models_dir()
     with _locked(directory):
-        manifest = _read_manifest(directory)
+        manifest = read_manifest(directory)
         for spec in MODELS:
             if not force and _is_current(spec, manifest.get(spec.name), directory):
                 log(f"{spec.name}: up to date")
@@ -198,7 +187,7 @@ def prepare_models(directory: Path | None = None, *, force: bool = False, log: L
 def ensure_models(directory: Path | None = None, *, log: Log | None = None) -> Path:
     """Prepare the models if any is missing; cheap when they are all there."""
     directory = directory or config.models_dir()
-    manifest = _read_manifest(directory)
+    manifest = read_manifest(directory)
     complete = all(spec.name in manifest and model_path(spec.name, directory).is_file() for spec in MODELS)
     if not complete:
         prepare_models(directory, log=log or (lambda _message: None))

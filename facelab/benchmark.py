@@ -10,10 +10,11 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from identity.engine import quality, testdata
-from identity.engine.engine import FaceEngine, analysis_copy
-from identity.engine.imageio import ANALYSIS_SIDE, decode
-from identity.engine.landmarks import FaceRegion
+from faceengine import quality
+from faceengine.engine import FaceEngine, analysis_copy
+from faceengine.imageio import ANALYSIS_SIDE, decode
+from faceengine.landmarks import FaceRegion
+from facelab import testdata
 
 SIZES = ((640, 480), (4000, 3000))
 

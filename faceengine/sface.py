@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from identity.engine import alignment
-from identity.engine.imageio import RGBImage
-from identity.engine.runtime import FloatArray, OnnxModel
+from faceengine import alignment
+from faceengine.imageio import RGBImage
+from faceengine.runtime import FloatArray, OnnxModel
 
 MODEL_NAME = "embedder_sface"  # the prepared file is <models dir>/embedder_sface.onnx
 # Names the numbers this model gives: the calibration table and anything that keeps an

@@ -7,8 +7,8 @@ import math
 import cv2
 import numpy as np
 
-from identity.engine.imageio import RGBImage
-from identity.engine.runtime import FloatArray
+from faceengine.imageio import RGBImage
+from faceengine.runtime import FloatArray
 
 
 def warp(image: RGBImage, matrix: FloatArray, size: tuple[int, int]) -> RGBImage:

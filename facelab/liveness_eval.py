@@ -27,9 +27,9 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from identity.engine.engine import FaceEngine
-from identity.engine.imageio import RGBImage, decode, from_array
-from identity.engine.liveness import (
+from faceengine.engine import FaceEngine
+from faceengine.imageio import RGBImage, decode, from_array
+from faceengine.liveness import (
     CUES,
     DECISION_THRESHOLD,
     TURNS,
@@ -37,8 +37,8 @@ from identity.engine.liveness import (
     draw_challenge,
     score_capture,
 )
-from identity.engine.runtime import FloatArray
-from identity.engine.testdata import photo_bytes
+from faceengine.runtime import FloatArray
+from facelab.testdata import photo_bytes
 
 ATTACK_CLASSES = (
     "photo_repeated",

@@ -15,15 +15,16 @@ from pathlib import Path
 
 import numpy as np
 
-from identity.engine import sface
-from identity.engine.calibration import DOCUMENTED_THRESHOLDS, Calibration
-from identity.engine.embedding import similarity
-from identity.engine.engine import FaceEngine
-from identity.engine.errors import EngineError
-from identity.engine.imageio import ANALYSIS_SIDE, decode
-from identity.engine.modelprep.prepare import ensure_models, model_path
-from identity.engine.modelprep.sources import sha256_of
-from identity.engine.runtime import FloatArray
+from faceengine import sface
+from faceengine.calibration import DOCUMENTED_THRESHOLDS, Calibration
+from faceengine.embedding import similarity
+from faceengine.engine import FaceEngine
+from faceengine.errors import EngineError
+from faceengine.imageio import ANALYSIS_SIDE, decode
+from faceengine.models import model_path
+from faceengine.runtime import FloatArray
+from facelab.modelprep.prepare import ensure_models
+from facelab.modelprep.sources import sha256_of
 
 FAR_LEVELS = (1e-1, 1e-2, 1e-3)
 

@@ -14,7 +14,7 @@ import numpy as np
 import onnxruntime as ort
 from numpy.typing import NDArray
 
-from identity.engine.errors import ModelUnavailable
+from faceengine.errors import ModelUnavailable
 
 # Any float precision: OpenCV and numpy hand back float64 where the models give float32.
 FloatArray = NDArray[np.floating[Any]]

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from identity.engine.imageio import RGBImage
-from identity.engine.runtime import FloatArray, OnnxModel
+from faceengine.imageio import RGBImage
+from faceengine.runtime import FloatArray, OnnxModel
 
 # Keypoint order of both detectors (the subject's right eye is on the image's left).
 RIGHT_EYE, LEFT_EYE, NOSE_TIP, MOUTH, RIGHT_EAR, LEFT_EAR = range(6)

@@ -12,7 +12,7 @@ import importlib.metadata
 from dataclasses import dataclass
 from pathlib import Path
 
-from identity.engine.errors import ModelUnavailable
+from faceengine.errors import ModelUnavailable
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from identity.engine.runtime import FloatArray
+from faceengine.runtime import FloatArray
 
 # Two embeddings this close are the same face through the same network: float32 rounding
 # (BLAS kernel, batch layout) moves a cosine by ~1e-7, while the same photo re-encoded as

@@ -14,22 +14,22 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from identity.engine import alignment, detection, embedding, landmarks, quality, sface
-from identity.engine.calibration import Calibration, load_calibration
-from identity.engine.config import engine_threads
-from identity.engine.detection import Detection
-from identity.engine.errors import ModelUnavailable, NoFaceFound, TooManyFaces
-from identity.engine.imageio import ANALYSIS_SIDE, DecodedImage, RGBImage
-from identity.engine.landmarks import FaceRegion, Landmarks, Pose
-from identity.engine.modelprep.prepare import ensure_models, model_path
-from identity.engine.orientation import (
+from faceengine import alignment, detection, embedding, landmarks, quality, sface
+from faceengine.calibration import Calibration, load_calibration
+from faceengine.config import engine_threads
+from faceengine.detection import Detection
+from faceengine.errors import ModelUnavailable, NoFaceFound, TooManyFaces
+from faceengine.imageio import ANALYSIS_SIDE, DecodedImage, RGBImage
+from faceengine.landmarks import FaceRegion, Landmarks, Pose
+from faceengine.models import model_path, require_models
+from faceengine.orientation import (
     ORIENTATIONS,
     detection_to_original,
     face_orientation,
     upright,
 )
-from identity.engine.runtime import FloatArray, OnnxModel
-from identity.engine.stages import timed
+from faceengine.runtime import FloatArray, OnnxModel
+from faceengine.stages import timed
 
 # Faces smaller than this (box side, full-image pixels) are ignored: too small to compare.
 MIN_FACE_SIZE = 20
@@ -80,7 +80,7 @@ class FaceEngine:
     ) -> None:
         """`calibrated=False` is for the offline tools that measure a new model's scores
         before it has a table of its own (calibrate_faces)."""
-        directory = ensure_models(models_dir)
+        directory = require_models(models_dir)
         count = threads or engine_threads()
         self.threads = count
         self.short = OnnxModel(model_path("detector_short", directory), count)
@@ -256,7 +256,8 @@ _default_lock = threading.Lock()
 
 
 def get_engine() -> FaceEngine:
-    """The process-wide engine, created (and its models prepared) on first use."""
+    """The process-wide engine, created on first use; ModelUnavailable until the models are
+    prepared (`manage.py prepare_models`, which scripts/install runs)."""
     global _default
     with _default_lock:
         if _default is None:

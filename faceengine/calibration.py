@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from identity.engine.runtime import FloatArray
+from faceengine.runtime import FloatArray
 
 TABLE_PATH = Path(__file__).with_name("calibration.json")
 DOCUMENTED_THRESHOLDS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9)

@@ -16,10 +16,10 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from identity.engine import bombs, testdata
-from identity.engine.benchmark import jpeg_at
-from identity.engine.errors import EngineError
-from identity.engine.imageio import ANALYSIS_SIDE, decode, read_header
+from faceengine.errors import EngineError
+from faceengine.imageio import ANALYSIS_SIDE, decode, read_header
+from facelab import bombs, testdata
+from facelab.benchmark import jpeg_at
 
 
 @dataclass(frozen=True)

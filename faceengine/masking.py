@@ -12,10 +12,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from identity.engine.imageio import RGBImage
-from identity.engine.landmarks import LEFT_EYE_RING, RIGHT_EYE_RING, Landmarks
-from identity.engine.runtime import FloatArray
-from identity.engine.stages import timed
+from faceengine.imageio import RGBImage
+from faceengine.landmarks import LEFT_EYE_RING, RIGHT_EYE_RING, Landmarks
+from faceengine.runtime import FloatArray
+from faceengine.stages import timed
 
 MARGIN_ALONG = 0.25
 MARGIN_ACROSS = 0.2

@@ -1,8 +1,8 @@
 """FacePortal's face engine: detection, landmarks, quality, embeddings, calibrated
 comparison and eye masking on CPU with ONNX Runtime. It does not import Django."""
 
-from identity.engine.engine import Face, FaceEngine, get_engine
-from identity.engine.errors import (
+from faceengine.engine import Face, FaceEngine, get_engine
+from faceengine.errors import (
     EngineError,
     ImageTooCostly,
     ImageTooLarge,
@@ -11,9 +11,9 @@ from identity.engine.errors import (
     TooManyFaces,
     UnreadableImage,
 )
-from identity.engine.imageio import DecodedImage, decode, from_array, read_header
-from identity.engine.masking import mask_eyes
-from identity.engine.quality import QUALITY_THRESHOLD
+from faceengine.imageio import DecodedImage, decode, from_array, read_header
+from faceengine.masking import mask_eyes
+from faceengine.quality import QUALITY_THRESHOLD
 
 __all__ = [
     "QUALITY_THRESHOLD",

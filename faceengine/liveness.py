@@ -47,10 +47,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from identity.engine.engine import Face, FaceEngine
-from identity.engine.imageio import RGBImage, from_array
-from identity.engine.landmarks import LEFT_LIDS, RIGHT_LIDS, Landmarks
-from identity.engine.runtime import FloatArray
+from faceengine.engine import Face, FaceEngine
+from faceengine.imageio import RGBImage, from_array
+from faceengine.landmarks import LEFT_LIDS, RIGHT_LIDS, Landmarks
+from faceengine.runtime import FloatArray
 
 ACTIONS = ("blink", "turn_left", "turn_right")
 TURNS = ("turn_left", "turn_right")

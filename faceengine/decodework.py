@@ -30,8 +30,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from identity.engine.errors import ImageTooCostly, ImageTooLarge, UnreadableImage
-from identity.engine.jpegwork import MAX_SCAN_BLOCKS, jpeg_work
+from faceengine.errors import ImageTooCostly, ImageTooLarge, UnreadableImage
+from faceengine.jpegwork import MAX_SCAN_BLOCKS, jpeg_work
 
 # The engine's own pixel guard; the service enforces the documented, stricter side limits.
 MAX_PIXELS = 4096 * 4096
