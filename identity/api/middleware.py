@@ -32,6 +32,11 @@ log = logging.getLogger("faceportal.api")
 security_log = logging.getLogger("django.security.DisallowedHost")
 
 _READ_SIZE = 64 * 1024
+# A refused body is still read to its end, up to this much, before the answer: behind nginx
+# (which sends whole requests and allows 12 MB) a connection closed on an unread body resets
+# while nginx is still sending it, and the client gets nginx's 502 instead of the refusal.
+# Past it (no documented proxy sends that much) the connection is simply closed.
+_DRAIN_LIMIT = 16 * 1024 * 1024
 
 
 class ApiMiddleware:
@@ -54,6 +59,7 @@ class ApiMiddleware:
             request.encoding = "utf-8"
         limit = settings.FACEID_MAX_BODY if family is FACEID else settings.LINKFACE_MAX_BODY
         response = self._answer(request, family, request_id, limit)
+        _drain(request)
         response["X-Request-Id"] = request_id
         if not response.streaming and not response.has_header("Content-Length"):
             # As CommonMiddleware gives the answers that pass through it; not the ones made here.
@@ -110,6 +116,18 @@ def _is_unsized(request: HttpRequest) -> bool:
     Django would read it as empty ("must specify ..." for a photo that was sent)."""
     chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
     return chunked and not request.META.get("CONTENT_LENGTH")
+
+
+def _drain(request: HttpRequest) -> None:
+    """Reads and drops what is left of a sized body the answer did not need."""
+    if _content_length(request) > _DRAIN_LIMIT:
+        return
+    stream = getattr(request, "_stream", None)
+    try:
+        while stream is not None and stream.read(_READ_SIZE):
+            pass
+    except Exception:  # a client gone or a broken chunk (gunicorn's own types): nothing to protect
+        log.debug("request body not drained", exc_info=True)
 
 
 def _take_unsized_body(request: HttpRequest, limit: int) -> bool:

@@ -179,3 +179,19 @@ def test_a_malformed_chunked_body_is_a_json_refusal(
     environ = {**chunked_environ(b"", "multipart/form-data; boundary=b"), "wsgi.input": Broken(error)}
     body = assert_json_refusal(api.client.post(path, **environ), 400, field, code)
     assert body.get("reason", "malformed chunked body") == "malformed chunked body"
+
+
+@pytest.mark.parametrize(
+    ("size", "content_type"),
+    [(1_500_000, "text/plain"), (11 * 1024 * 1024 + 10, "multipart/form-data; boundary=x")],
+    ids=["refused-unread-type", "refused-over-the-cap"],
+)
+def test_a_refused_body_is_read_to_its_end_before_the_answer(api: Api, size: int, content_type: str) -> None:
+    # A proxy (nginx) that is still sending the body when gunicorn closes the connection gets
+    # a reset and answers 502 instead of the refusal: the body must be taken in first.
+    stream = Counting(size)
+    path = f"{COMPARE}?api_id={api.account.api_id}&api_secret={api.secret}"
+    environ: dict[str, Any] = {"CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(size), "wsgi.input": stream}
+    response = api.client.post(path, **environ)
+    assert response.status_code == 400
+    assert stream.taken == size
