@@ -191,7 +191,8 @@ def test_a_refused_body_is_read_to_its_end_before_the_answer(api: Api, size: int
     # a reset and answers 502 instead of the refusal: the body must be taken in first.
     stream = Counting(size)
     path = f"{COMPARE}?api_id={api.account.api_id}&api_secret={api.secret}"
-    environ: dict[str, Any] = {"CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(size), "wsgi.input": stream}
+    environ: dict[str, Any] = {"CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(size)}
+    environ["wsgi.input"] = stream
     response = api.client.post(path, **environ)
     assert response.status_code == 400
     assert stream.taken == size
