@@ -5,17 +5,17 @@
 by it, and the benchmarks pick their endpoints from it. Adding an endpoint: an entry here, its
 view, its service and a test (docs/architecture.md).
 
-This module stays a leaf: views are named by dotted path and numbers (limits, timeouts) are
-named by placeholder, so that the portal and the accounts app can read it without importing
-the views, and through them the engine. The OpenAPI builder fills the placeholders from the
-settings and limits the code itself uses (faceportal/openapi.py: `numbers`).
+This module is a leaf that imports nothing, not even Django: views are named by dotted path,
+permissions by their database value (accounts.models.Endpoint, whose labels are read from
+here), and numbers (limits, timeouts) by placeholder. So the accounts app, the portal and the
+Django-free load harness (ops/) can all read it without importing the views, and through them
+the engine. The OpenAPI builder fills the placeholders from the settings and limits the code
+itself uses (faceportal/openapi.py: `numbers`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from accounts.models import Endpoint as Permission
 
 LINKFACE = "linkface"
 FACEID = "faceid"
@@ -78,7 +78,7 @@ class ApiEndpoint:
     path: str  # without the leading slash, as Django routes it
     view: str  # dotted path of the view class
     family: str  # LINKFACE or FACEID
-    permission: Permission  # what an account's `endpoints` must list to call it
+    permission: str  # what an account's `endpoints` must list (an accounts.models.Endpoint value)
     label: str  # the portal's name for it
     summary: str
     description: str  # may name numbers as {placeholders} (faceportal/openapi.py: `numbers`)
@@ -97,7 +97,7 @@ ENDPOINTS: tuple[ApiEndpoint, ...] = (
         path="faceid/v1/detect",
         view="identity.views.DetectView",
         family=FACEID,
-        permission=Permission.DETECT,
+        permission="detect",
         label="Detect faces",
         summary="Detect faces (FaceID style)",
         description="Faces with quality, a box and a token. Credentials are form fields. The whole "
@@ -124,7 +124,7 @@ ENDPOINTS: tuple[ApiEndpoint, ...] = (
         path="identity/compare_faces_in_two_images",
         view="identity.views.CompareView",
         family=LINKFACE,
-        permission=Permission.COMPARE,
+        permission="compare",
         label="Compare faces",
         summary="Compare the faces of two images",
         description="Up to 4 faces per image; a calibrated confidence for every pair." + IMAGE_CHOICE,
@@ -141,7 +141,7 @@ ENDPOINTS: tuple[ApiEndpoint, ...] = (
         path="identity/mask_selfie_image",
         view="identity.views.MaskView",
         family=LINKFACE,
-        permission=Permission.MASK,
+        permission="mask",
         label="Mask selfie",
         summary="Cover the eyes of a selfie",
         description="Exactly one face must be found. Answers the image itself." + IMAGE_CHOICE,
@@ -158,7 +158,7 @@ ENDPOINTS: tuple[ApiEndpoint, ...] = (
         view="identity.liveness_views.ChallengeView",
         family=LINKFACE,
         # Whoever may upload packages may ask for the challenges they are sealed against.
-        permission=Permission.UPLOAD_LIVENESS,
+        permission="upload_liveness",
         label="Liveness challenge",
         summary="Get a liveness challenge",
         description="Credentials only; needs the account's `upload_liveness` permission. The capture "
@@ -169,7 +169,7 @@ ENDPOINTS: tuple[ApiEndpoint, ...] = (
         path="resources/upload_liveness_data",
         view="identity.liveness_views.UploadLivenessView",
         family=LINKFACE,
-        permission=Permission.UPLOAD_LIVENESS,
+        permission="upload_liveness",
         label="Upload liveness data",
         summary="Upload a liveness package",
         description="The encrypted package produced by the project's capture SDK, by `file` or `url`; "
@@ -185,7 +185,7 @@ ENDPOINTS: tuple[ApiEndpoint, ...] = (
         path="identity/liveness_selfie_verification",
         view="identity.liveness_views.LivenessVerificationView",
         family=LINKFACE,
-        permission=Permission.LIVENESS_VERIFICATION,
+        permission="liveness_verification",
         label="Liveness verification",
         summary="Verify a liveness capture against a selfie",
         description="Is the capture live, and is it the selfie's person? With several faces in the "
@@ -209,3 +209,8 @@ BY_NAME: dict[str, ApiEndpoint] = {endpoint.name: endpoint for endpoint in ENDPO
 
 def endpoint(name: str) -> ApiEndpoint:
     return BY_NAME[name]
+
+
+def route_of(permission: str) -> str:
+    """What a permission opens, as the admin and the portal name it: the endpoint named after it."""
+    return f"POST {BY_NAME[permission].url}"

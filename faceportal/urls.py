@@ -3,6 +3,7 @@ from django.urls import URLPattern, include, path, re_path
 from django.utils.module_loading import import_string
 from django.views.generic import TemplateView
 
+from accounts.models import Endpoint
 from faceportal import health, metrics, openapi
 from faceportal.endpoints import ENDPOINTS, ApiEndpoint
 from identity import capture_page, views
@@ -10,7 +11,7 @@ from identity import capture_page, views
 
 def _route(entry: ApiEndpoint) -> URLPattern:
     # The registry's permission wins over whatever the view class says, so that one list decides.
-    view = import_string(entry.view).as_view(endpoint=entry.permission)
+    view = import_string(entry.view).as_view(endpoint=Endpoint(entry.permission))
     return path(entry.path, view, name=entry.name)
 
 

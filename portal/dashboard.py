@@ -86,7 +86,7 @@ def key_card(account: ApiAccount, account_usage: Usage, now: datetime) -> KeyCar
     percent = 100 if limit == 0 else min(100, account.quota_used * 100 // limit)
     # Every endpoint is a POST: the path alone says which. A permission may open several
     # endpoints (upload_liveness: the challenge too); the card names the one it is named after.
-    paths = {entry.permission.value: entry.url for entry in ENDPOINTS if entry.name == entry.permission}
+    paths = {entry.permission: entry.url for entry in ENDPOINTS if entry.name == entry.permission}
     return KeyCard(
         account=account,
         usage=account_usage,

@@ -119,7 +119,7 @@ def threshold_table() -> list[dict[str, object]]:
 
 def _page(request: HttpRequest, name: str, **extra: object) -> HttpResponse:
     entry = _TRYIT[f"try_{name}"]
-    keys = key_choices(request.user, entry.permission)
+    keys = key_choices(request.user, Endpoint(entry.permission))
     wanted = request.GET.get("api_id", "")
     context = {
         "title": f"Try {name}",

@@ -14,7 +14,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, get_resolver
 
-from accounts.models import ApiAccount
+from accounts.models import ApiAccount, Endpoint
 from faceportal.endpoints import BY_NAME, ENDPOINTS, FACEID
 from faceportal.openapi import build_schema
 from faceportal_capture.build import Challenge, build_package
@@ -202,5 +202,12 @@ def test_the_routes_take_their_permission_from_the_registry() -> None:
     routed = {p.name: p for p in get_resolver().url_patterns if isinstance(p, URLPattern)}
     for entry in ENDPOINTS:
         view: Any = routed[entry.name].callback  # as_view() sets view_initkwargs and cls on it
-        assert view.view_initkwargs["endpoint"] is entry.permission
+        assert view.view_initkwargs["endpoint"] == entry.permission
         assert view.cls.family.name == entry.family
+
+
+def test_every_permission_is_named_after_an_endpoint_of_the_registry() -> None:
+    permissions = {entry.permission for entry in ENDPOINTS}
+    assert permissions == {choice.value for choice in Endpoint}
+    for choice in Endpoint:
+        assert choice.label == f"POST {BY_NAME[choice.value].url}"

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -171,3 +173,11 @@ def test_try_it_out_sends_no_placeholder_strings() -> None:
             for name, prop in media["schema"]["properties"].items():
                 if prop.get("format") != "binary":
                     assert "example" in prop, f"{path}: {name}"
+
+
+def test_the_registry_imports_nothing_so_that_ops_and_accounts_can_read_it() -> None:
+    code = "import sys, faceportal.endpoints; print(sorted(m for m in sys.modules if m.startswith('django')))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT
+    )
+    assert out.stdout.strip() == "[]"
