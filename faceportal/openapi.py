@@ -41,10 +41,15 @@ def _figure(value: float) -> str:
     return f"{value:g}"
 
 
+def _image_limits() -> tuple[intake.ImageLimits, intake.ImageLimits]:
+    """LinkFace's and FaceID's image limits, as the image loader applies them."""
+    return intake.LINKFACE_LIMITS, intake.FACEID_LIMITS
+
+
 def numbers() -> dict[str, str]:
     """The figures the document quotes, read from where the code keeps them (at build time, so
     that a setting changed through the environment shows too)."""
-    linkface, faceid = intake.LINKFACE_LIMITS, intake.FACEID_LIMITS
+    linkface, faceid = _image_limits()
     assert linkface.max_bytes is not None  # LinkFace caps each file; FaceID caps the body
     return {
         "url_timeout": _figure(settings.FACEPORTAL_URL_TIMEOUT),
