@@ -73,6 +73,18 @@ IMAGE_CODES = (
 
 
 @dataclass(frozen=True)
+class TryIt:
+    """An endpoint's try-it page in the portal: its URL name there and its link's text."""
+
+    page: str
+    nav: str
+
+    @property
+    def view_name(self) -> str:
+        return f"portal:{self.page}"
+
+
+@dataclass(frozen=True)
 class ApiEndpoint:
     name: str  # the URL name, also what the call history records as the endpoint
     path: str  # without the leading slash, as Django routes it
@@ -84,7 +96,7 @@ class ApiEndpoint:
     description: str  # may name numbers as {placeholders} (faceportal/openapi.py: `numbers`)
     params: tuple[Param, ...] = ()
     extra_400: tuple[str, ...] = ()  # LinkFace codes beyond the request checks every endpoint has
-    tryit: str | None = None  # the portal URL name of its try-it page
+    tryit: TryIt | None = None
 
     @property
     def url(self) -> str:
@@ -117,7 +129,7 @@ ENDPOINTS: tuple[ApiEndpoint, ...] = (
             ),
             Param("verbose", "flag01", "`1`: add each face's `landmarks` and `pose`"),
         ),
-        tryit="try_detect",
+        tryit=TryIt("try_detect", "Detect"),
     ),
     ApiEndpoint(
         name="compare",
@@ -134,7 +146,7 @@ ENDPOINTS: tuple[ApiEndpoint, ...] = (
             VERBOSE,
         ),
         extra_400=(*IMAGE_CODES, "TOO_MANY_FACES"),
-        tryit="try_compare",
+        tryit=TryIt("try_compare", "Compare"),
     ),
     ApiEndpoint(
         name="mask",
@@ -150,7 +162,7 @@ ENDPOINTS: tuple[ApiEndpoint, ...] = (
             Param("mask_eye", "boolean", "cover both eyes"),
         ),
         extra_400=(*IMAGE_CODES, "TOO_MANY_FACES"),
-        tryit="try_mask",
+        tryit=TryIt("try_mask", "Mask"),
     ),
     ApiEndpoint(
         name="liveness_challenge",
@@ -200,11 +212,12 @@ ENDPOINTS: tuple[ApiEndpoint, ...] = (
             VERBOSE,
         ),
         extra_400=("WRONG_LIVENESS_DATA", *IMAGE_CODES),
-        tryit="try_liveness",
+        tryit=TryIt("try_liveness", "Liveness"),
     ),
 )
 
 BY_NAME: dict[str, ApiEndpoint] = {endpoint.name: endpoint for endpoint in ENDPOINTS}
+TRYIT_PAGES: tuple[TryIt, ...] = tuple(entry.tryit for entry in ENDPOINTS if entry.tryit)
 
 
 def endpoint(name: str) -> ApiEndpoint:

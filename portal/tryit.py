@@ -27,7 +27,7 @@ from faceportal.endpoints import ENDPOINTS, FACEID
 from resources.models import LivenessData, StoredImage
 
 # The try-it pages by their portal URL name: the registry says which endpoint each calls.
-_TRYIT = {entry.tryit: entry for entry in ENDPOINTS if entry.tryit}
+_TRYIT = {entry.tryit.page: entry for entry in ENDPOINTS if entry.tryit}
 
 # How many stored images / liveness packages are offered for reuse by id.
 RECENT = 30

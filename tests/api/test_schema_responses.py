@@ -12,10 +12,10 @@ import jsonschema
 import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import URLPattern, get_resolver
+from django.urls import URLPattern, get_resolver, reverse
 
 from accounts.models import ApiAccount, Endpoint
-from faceportal.endpoints import BY_NAME, ENDPOINTS, FACEID
+from faceportal.endpoints import BY_NAME, ENDPOINTS, FACEID, TRYIT_PAGES
 from faceportal.openapi import build_schema
 from faceportal_capture.build import Challenge, build_package
 from tests.api.conftest import Api, raw_upload, upload
@@ -211,3 +211,16 @@ def test_every_permission_is_named_after_an_endpoint_of_the_registry() -> None:
     assert permissions == {choice.value for choice in Endpoint}
     for choice in Endpoint:
         assert choice.label == f"POST {BY_NAME[choice.value].url}"
+
+
+def test_the_portal_links_every_try_it_page_of_the_registry(api: Api) -> None:
+    api.client.force_login(api.account.user)
+    for entry in ENDPOINTS:
+        if entry.tryit is None:
+            continue
+        html = api.client.get(reverse(entry.tryit.view_name)).content.decode()
+        assert entry.url in html  # the page calls the endpoint the registry names
+        for page in TRYIT_PAGES:
+            link = f'<a href="{reverse(page.view_name)}"'
+            current = ' aria-current="page"' if page == entry.tryit else ""
+            assert f"{link}{current}>{page.nav}</a>" in html
