@@ -17,7 +17,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from faceengine.decodework import MAX_SAMPLE_BYTES
+from faceengine.decodework import MAX_PNG_CHUNKS, MAX_RLE_PIXELS, MAX_SAMPLE_BYTES
+from faceengine.jpegwork import MAX_SCANS, MAX_SEGMENTS
 from faceportal.endpoints import ENDPOINTS, FACEID, ApiEndpoint, Param
 from faceportal.openapi_schemas import (
     CODE_DESCRIPTIONS,
@@ -61,6 +62,10 @@ def numbers() -> dict[str, str]:
         "linkface_body_mb": _figure(settings.LINKFACE_MAX_BODY / MB),
         "faceid_body_mb": _figure(settings.FACEID_MAX_BODY / MB),
         "sample_mb": _figure(MAX_SAMPLE_BYTES / MB),
+        "jpeg_scans": str(MAX_SCANS),
+        "jpeg_segments": f"{MAX_SEGMENTS:,}",
+        "png_chunks": f"{MAX_PNG_CHUNKS:,}",
+        "rle_pixels": f"{MAX_RLE_PIXELS:,}",
         "package_mpx": _figure(MAX_PACKAGE_PIXELS / 1_000_000),
         "frame_max_side": str(MAX_FRAME_SIDE),
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from faceengine.liveness import SAME_PERSON
 from faceportal.endpoints import LANDMARK_NAMES
 
 Schema = dict[str, Any]
@@ -56,12 +57,12 @@ CODE_DESCRIPTIONS: dict[str, str] = {
     "IMAGE_ID_NOT_EXIST": "no stored image with that id for this account",
     "CORRUPT_IMAGE": (
         "not JPEG (MPO: its first picture), BMP, PNG, GIF or TIFF, the file does not decode, or its "
-        "structure is over the decoder's limits (a JPEG with more than 64 scans or 1,024 segments, a "
-        "PNG with more than 10,000 chunks, ...: see the README)"
+        "structure is over the decoder's limits (a JPEG with more than {jpeg_scans} scans or {jpeg_segments} "
+        "segments, a PNG with more than {png_chunks} chunks, ...: see the README)"
     ),
     "INVALID_IMAGE_FORMAT_OR_SIZE": (
         "a side is <= {linkface_min_side} px or > {linkface_max_side} px, or the image would decode to "
-        "more than {sample_mb} MB of samples (or is an RLE BMP over 640x480)"
+        "more than {sample_mb} MB of samples (or is an RLE BMP over {rle_pixels} pixels)"
     ),
     "NO_FACE_DETECTED": "no face found in the image named by `image`",
     "TOO_MANY_FACES": "more faces than the endpoint allows in the image named by `image`",
@@ -270,7 +271,10 @@ VERIFY_OK = _obj(
         "request_id": REQUEST_ID,
         "status": OK,
         "hack_score": {**NUMBER_01, "description": "higher = more likely an attack"},
-        "verify_score": {**NUMBER_01, "description": "calibrated as compare; >= 0.7 means the same person"},
+        "verify_score": {
+            **NUMBER_01,
+            "description": f"calibrated as compare; >= {SAME_PERSON:g} means the same person",
+        },
         "liveness_data_id": {"type": "string"},
         "image_id": {"type": "string", "description": "the stored selfie"},
         "details": {"type": "object", "description": "only with `verbose=true`: one entry per liveness cue"},
