@@ -224,3 +224,13 @@ def test_the_portal_links_every_try_it_page_of_the_registry(api: Api) -> None:
             link = f'<a href="{reverse(page.view_name)}"'
             current = ' aria-current="page"' if page == entry.tryit else ""
             assert f"{link}{current}>{page.nav}</a>" in html
+
+
+@pytest.mark.parametrize("name", ["compare", "mask"])
+def test_what_try_it_out_sends_from_the_examples_is_accepted(api: Api, name: str) -> None:
+    """Swagger UI sends each field's example (empty ones too) beside the files the user picks."""
+    form = build_schema()["paths"][BY_NAME[name].url]["post"]["requestBody"]["content"]["multipart/form-data"]
+    fields: dict[str, Any] = {}
+    for field, prop in form["schema"]["properties"].items():
+        fields[field] = upload("grace_hopper") if prop.get("format") == "binary" else prop["example"]
+    check(name, api.linkface(BY_NAME[name].url, fields), 200)
