@@ -9,13 +9,18 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from faceportal.endpoints import route_of
+
 
 class Endpoint(models.TextChoices):
-    DETECT = "detect", "POST /faceid/v1/detect"
-    COMPARE = "compare", "POST /identity/compare_faces_in_two_images"
-    MASK = "mask", "POST /identity/mask_selfie_image"
-    UPLOAD_LIVENESS = "upload_liveness", "POST /resources/upload_liveness_data"
-    LIVENESS_VERIFICATION = "liveness_verification", "POST /identity/liveness_selfie_verification"
+    """What an account may call. The values are stored in accounts' `endpoints` (keep them); the
+    paths come from the endpoint registry (faceportal/endpoints.py), which names these values."""
+
+    DETECT = "detect", route_of("detect")
+    COMPARE = "compare", route_of("compare")
+    MASK = "mask", route_of("mask")
+    UPLOAD_LIVENESS = "upload_liveness", route_of("upload_liveness")
+    LIVENESS_VERIFICATION = "liveness_verification", route_of("liveness_verification")
 
 
 def all_endpoints() -> list[str]:

@@ -1,9 +1,19 @@
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import URLPattern, include, path, re_path
+from django.utils.module_loading import import_string
 from django.views.generic import TemplateView
 
+from accounts.models import Endpoint
 from faceportal import health, metrics, openapi
-from identity import capture_page, liveness_views, views
+from faceportal.endpoints import ENDPOINTS, ApiEndpoint
+from identity import capture_page, views
+
+
+def _route(entry: ApiEndpoint) -> URLPattern:
+    # The registry's permission wins over whatever the view class says, so that one list decides.
+    view = import_string(entry.view).as_view(endpoint=Endpoint(entry.permission))
+    return path(entry.path, view, name=entry.name)
+
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="index.html"), name="index"),
@@ -14,18 +24,7 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     path("openapi.json", openapi.openapi_json, name="openapi_json"),
     path("docs/", openapi.docs_page, name="api_docs"),
-    path("faceid/v1/detect", views.DetectView.as_view(), name="detect"),
-    path("identity/compare_faces_in_two_images", views.CompareView.as_view(), name="compare"),
-    path("identity/mask_selfie_image", views.MaskView.as_view(), name="mask"),
-    path("resources/liveness_challenge", liveness_views.ChallengeView.as_view(), name="liveness_challenge"),
-    path(
-        "resources/upload_liveness_data", liveness_views.UploadLivenessView.as_view(), name="upload_liveness"
-    ),
-    path(
-        "identity/liveness_selfie_verification",
-        liveness_views.LivenessVerificationView.as_view(),
-        name="liveness_verification",
-    ),
+    *(_route(entry) for entry in ENDPOINTS),
     path("liveness/capture/", capture_page.capture_page, name="liveness_capture"),
     # Anything else under the API prefixes answers in the API's own JSON, not an HTML page.
     re_path(r"^(?:identity|resources|faceid)(?:/|$)", views.api_not_found, name="not_found"),

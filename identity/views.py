@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from accounts import services as accounts
 from accounts.models import Endpoint
 from faceengine import QUALITY_THRESHOLD, Face, get_engine, mask_eyes
+from faceportal.endpoints import LANDMARK_NAMES
 from identity.api.base import ApiView, analyze
 from identity.api.errors import ApiError
 from identity.api.families import FACEID, family_for_path, json_response
@@ -33,11 +34,6 @@ def _rect(face: Face, image: LoadedImage) -> dict[str, float]:
     x, y, w, h = face.box
     width, height = image.image.width, image.image.height
     return {"left": x / width, "top": y / height, "width": w / width, "height": h / height}
-
-
-# Landmarks.five_points' order. Left and right are the person's own: in an upright, unmirrored
-# photo the left eye appears on the image's right (the engine's convention, as for liveness turns).
-LANDMARK_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth_right", "mouth_left")
 
 
 def _landmarks(face: Face, image: LoadedImage) -> dict[str, dict[str, float]]:

@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from faceportal.endpoints import BY_NAME
 from ops.server import Server, manage
 
 KNEE_GAIN = 0.05  # below this relative throughput gain, more clients only queue
@@ -226,7 +227,7 @@ ENGINE_IMAGES: dict[str, Callable[[], list[bytes]]] = {
 def detect_call(credentials: Credentials, image: bytes) -> Call:
     fields = {"api_key": credentials.api_id, "api_secret": credentials.api_secret}
     body, content_type = multipart(fields, {"image": ("photo.jpg", image)})
-    return Call("/faceid/v1/detect", body, content_type)
+    return Call(BY_NAME["detect"].url, body, content_type)
 
 
 def compare_call(credentials: Credentials, one: bytes, two: bytes) -> Call:
@@ -234,7 +235,7 @@ def compare_call(credentials: Credentials, one: bytes, two: bytes) -> Call:
         {}, {"image_one_file": ("one.jpg", one), "image_two_file": ("two.jpg", two)}
     )
     query = f"api_id={credentials.api_id}&api_secret={credentials.api_secret}"
-    return Call(f"/identity/compare_faces_in_two_images?{query}", body, content_type)
+    return Call(f"{BY_NAME['compare'].url}?{query}", body, content_type)
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -31,6 +31,7 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts.admin import Usage
 from accounts.models import ApiAccount, Endpoint
 from accounts.services import account_create, account_rotate_secret
+from faceportal.endpoints import ENDPOINTS, endpoint
 from portal import charts, sealed, usage
 
 if TYPE_CHECKING:
@@ -83,8 +84,9 @@ def key_card(account: ApiAccount, account_usage: Usage, now: datetime) -> KeyCar
         state = "active"
     limit = account.quota_limit
     percent = 100 if limit == 0 else min(100, account.quota_used * 100 // limit)
-    # Every endpoint is a POST: the path alone says which.
-    paths = {endpoint.value: endpoint.label.removeprefix("POST ") for endpoint in Endpoint}
+    # Every endpoint is a POST: the path alone says which. A permission may open several
+    # endpoints (upload_liveness: the challenge too); the card names the one it is named after.
+    paths = {entry.permission: entry.url for entry in ENDPOINTS if entry.name == entry.permission}
     return KeyCard(
         account=account,
         usage=account_usage,
@@ -101,18 +103,18 @@ def curl_example(base_url: str, account: ApiAccount, secret: str) -> str:
     allowed = set(account.endpoints)
     credentials = {"api_id": account.api_id, "api_secret": secret}
     if Endpoint.DETECT in allowed or not allowed:
-        path, fields = "faceid/v1/detect", {"api_key": account.api_id, "api_secret": secret}
+        path, fields = endpoint("detect").path, {"api_key": account.api_id, "api_secret": secret}
         files = {"image": "@photo.jpg"}
     elif Endpoint.COMPARE in allowed:
-        path, fields = "identity/compare_faces_in_two_images", credentials
+        path, fields = endpoint("compare").path, credentials
         files = {"image_one_file": "@one.jpg", "image_two_file": "@two.jpg"}
     elif Endpoint.MASK in allowed:
-        path, fields = "identity/mask_selfie_image", credentials
+        path, fields = endpoint("mask").path, credentials
         files = {"selfie_file": "@selfie.jpg", "mask_eye": "true"}
     elif Endpoint.UPLOAD_LIVENESS in allowed:
-        path, fields, files = "resources/liveness_challenge", credentials, {}
+        path, fields, files = endpoint("liveness_challenge").path, credentials, {}
     else:
-        path, fields = "identity/liveness_selfie_verification", credentials
+        path, fields = endpoint("liveness_verification").path, credentials
         files = {"liveness_data_file": "@capture.fplv", "selfie_file": "@selfie.jpg"}
     parts = [f"curl -s {shlex.quote(base_url + path)}"]
     parts += [f"-F {shlex.quote(f'{name}={value}')}" for name, value in {**fields, **files}.items()]

@@ -15,16 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import ApiAccount, ApiCall
+from faceportal.endpoints import ENDPOINTS
 
-# Endpoints by the URL name the API middleware records, in the order the portal lists them.
-ENDPOINT_NAMES = {
-    "detect": "Detect faces",
-    "compare": "Compare faces",
-    "mask": "Mask selfie",
-    "liveness_challenge": "Liveness challenge",
-    "upload_liveness": "Upload liveness data",
-    "liveness_verification": "Liveness verification",
-}
+# Endpoints by the URL name the API middleware records, in the registry's order.
+ENDPOINT_NAMES = {endpoint.name: endpoint.label for endpoint in ENDPOINTS}
 # What the middleware records for paths that are no endpoint (they never carry an account,
 # so a user's list rarely has them, but the labels must not be blank if one ever does).
 NON_ENDPOINT_NAMES = {

@@ -23,7 +23,11 @@ from accounts.models import ApiAccount, Endpoint
 from faceengine import QUALITY_THRESHOLD
 from faceengine.calibration import DOCUMENTED_THRESHOLDS, documented_far
 from faceengine.liveness import CUES, DECISION_THRESHOLD, PASS_CEILING, SAME_PERSON
+from faceportal.endpoints import ENDPOINTS, FACEID
 from resources.models import LivenessData, StoredImage
+
+# The try-it pages by their portal URL name: the registry says which endpoint each calls.
+_TRYIT = {entry.tryit.page: entry for entry in ENDPOINTS if entry.tryit}
 
 # How many stored images / liveness packages are offered for reuse by id.
 RECENT = 30
@@ -113,15 +117,17 @@ def threshold_table() -> list[dict[str, object]]:
     ]
 
 
-def _page(request: HttpRequest, name: str, endpoint: Endpoint, api_url: str, **extra: object) -> HttpResponse:
-    keys = key_choices(request.user, endpoint)
+def _page(request: HttpRequest, name: str, **extra: object) -> HttpResponse:
+    entry = _TRYIT[f"try_{name}"]
+    keys = key_choices(request.user, Endpoint(entry.permission))
     wanted = request.GET.get("api_id", "")
     context = {
         "title": f"Try {name}",
         "keys": keys,
         # Only preselect a key of this user's: the parameter is just a convenience for links.
         "selected_api_id": wanted if any(key.api_id == wanted for key in keys) else "",
-        "api_url": api_url,
+        "api_url": reverse(entry.name),
+        "id_field": "api_key" if entry.family == FACEID else "api_id",
         **extra,
     }
     return render(request, f"portal/try_{name}.html", context)
@@ -133,9 +139,6 @@ def try_detect(request: HttpRequest) -> HttpResponse:
     return _page(
         request,
         "detect",
-        Endpoint.DETECT,
-        reverse("detect"),
-        id_field="api_key",
         quality_threshold=QUALITY_THRESHOLD,
     )
 
@@ -146,9 +149,6 @@ def try_compare(request: HttpRequest) -> HttpResponse:
     return _page(
         request,
         "compare",
-        Endpoint.COMPARE,
-        reverse("compare"),
-        id_field="api_id",
         stored_images=recent_images(request.user),
         thresholds=threshold_table(),
     )
@@ -160,9 +160,6 @@ def try_mask(request: HttpRequest) -> HttpResponse:
     return _page(
         request,
         "mask",
-        Endpoint.MASK,
-        reverse("mask"),
-        id_field="api_id",
         stored_images=recent_images(request.user),
     )
 
@@ -173,9 +170,6 @@ def try_liveness(request: HttpRequest) -> HttpResponse:
     return _page(
         request,
         "liveness",
-        Endpoint.LIVENESS_VERIFICATION,
-        reverse("liveness_verification"),
-        id_field="api_id",
         stored_images=recent_images(request.user),
         packages=recent_packages(request.user),
         cues=[(cue, CUE_MEANINGS[cue]) for cue in CUES],

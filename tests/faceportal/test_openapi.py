@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -141,3 +143,45 @@ def test_the_swagger_ui_assets_are_served(client: Client) -> None:
 
 def test_the_home_page_links_the_docs(client: Client) -> None:
     assert b'href="/docs/"' in client.get("/").content
+
+
+def test_the_figures_follow_the_settings_the_code_enforces(settings: Any) -> None:
+    settings.FACEPORTAL_URL_TIMEOUT = 7.5
+    settings.FACEID_MAX_BODY = 3 * 1024 * 1024
+    schema = build_schema()
+    detect = schema["paths"]["/faceid/v1/detect"]["post"]
+    assert (
+        "at most 3 MB" in detect["description"] and "over 3 MB" in detect["responses"]["413"]["description"]
+    )
+    compare = schema["paths"]["/identity/compare_faces_in_two_images"]["post"]
+    assert "within 7.5 s" in compare["responses"]["400"]["description"]
+    form = compare["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
+    assert "within 7.5 s" in form["image_one_url"]["description"]
+
+
+def test_the_document_takes_nothing_from_the_views() -> None:
+    for module in ("openapi", "openapi_schemas", "endpoints"):
+        source = (Path(PROJECT_ROOT) / "faceportal" / f"{module}.py").read_text(encoding="utf-8")
+        # Views are named by dotted path in the registry, never imported (the API's families are fine).
+        imports = [line for line in source.splitlines() if line.startswith(("from ", "import "))]
+        assert not [
+            line for line in imports if re.search(r"identity(\.| import )(views|liveness_views)", line)
+        ]
+        assert not any(line.startswith("from identity import") for line in imports), module
+
+
+def test_try_it_out_sends_no_placeholder_strings() -> None:
+    """Swagger UI fills a text field without an example with the word "string"."""
+    for path, item in build_schema()["paths"].items():
+        for media in item["post"].get("requestBody", {}).get("content", {}).values():
+            for name, prop in media["schema"]["properties"].items():
+                if prop.get("format") != "binary":
+                    assert "example" in prop, f"{path}: {name}"
+
+
+def test_the_registry_imports_nothing_so_that_ops_and_accounts_can_read_it() -> None:
+    code = "import sys, faceportal.endpoints; print(sorted(m for m in sys.modules if m.startswith('django')))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT
+    )
+    assert out.stdout.strip() == "[]"

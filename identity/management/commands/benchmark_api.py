@@ -13,6 +13,7 @@ from accounts.services import account_create
 from faceengine import decode, get_engine
 from faceengine.imageio import ANALYSIS_SIDE
 from facelab.benchmark import jpeg_at, time_runs
+from faceportal.endpoints import endpoint
 
 
 class Command(BaseCommand):
@@ -43,7 +44,7 @@ class Command(BaseCommand):
             with tempfile.TemporaryDirectory() as media, override_settings(MEDIA_ROOT=media):
                 account, secret = account_create(username="benchmark", quota=10**9, rate=0, concurrency=0)
                 client = Client()
-                path = f"/identity/compare_faces_in_two_images?api_id={account.api_id}&api_secret={secret}"
+                path = f"{endpoint('compare').url}?api_id={account.api_id}&api_secret={secret}"
 
                 def through_django() -> object:
                     files = {

@@ -27,8 +27,9 @@ from django.utils import timezone
 
 from accounts.models import ApiAccount, ApiCall
 from accounts.services import secret_assign
+from faceportal.endpoints import ENDPOINTS as REGISTRY
 
-ENDPOINTS = ("detect", "compare", "mask", "liveness_challenge", "upload_liveness", "liveness_verification")
+ENDPOINTS = tuple(endpoint.name for endpoint in REGISTRY)
 # Roughly what a real history holds: mostly successes, a spread of the common refusals.
 STATUSES = [("OK", 200)] * 17 + [
     ("NO_FACE_DETECTED", 400),

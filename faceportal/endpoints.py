@@ -1,0 +1,229 @@
+"""The one list of the API's endpoints: every place that needs to know them reads it.
+
+`faceportal/urls.py` routes them, the views take their permission from it, the OpenAPI document
+(faceportal/openapi.py) is built from it, the portal labels, filters and links its try-it pages
+by it, and the benchmarks pick their endpoints from it. Adding an endpoint: an entry here, its
+view, its service and a test (docs/architecture.md).
+
+This module is a leaf that imports nothing, not even Django: views are named by dotted path,
+permissions by their database value (accounts.models.Endpoint, whose labels are read from
+here), and numbers (limits, timeouts) by placeholder. So the accounts app, the portal and the
+Django-free load harness (ops/) can all read it without importing the views, and through them
+the engine. The OpenAPI builder fills the placeholders from the settings and limits the code
+itself uses (faceportal/openapi.py: `numbers`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LINKFACE = "linkface"
+FACEID = "faceid"
+
+# Detect's verbose landmarks, in Landmarks.five_points' order. Left and right are the person's
+# own: in an upright, unmirrored photo the left eye appears on the image's right (the engine's
+# convention, as for liveness turns). Here because the view and the OpenAPI document both need it.
+LANDMARK_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth_right", "mouth_left")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One request parameter as the OpenAPI document describes it.
+
+    `kind`: "string", "file", "image" (an image file: the family's limits are added), "url"
+    (the download limits are added), "boolean" (true/false, 1/0, yes/no) or "flag01" ("0"/"1").
+    `example` is what Swagger's "Try it out" fills in; "" leaves an optional field empty, so
+    that it is not sent as the word "string".
+    """
+
+    name: str
+    kind: str
+    description: str
+    required: bool = False
+    example: str | None = None
+
+
+def image_params(name: str, id_field: str, label: str, rotate: str | None) -> tuple[Param, ...]:
+    """The three ways to give one image (file, URL, stored id) and its rotation flag."""
+    params = [
+        Param(f"{name}_file", "image", f"{label}, uploaded"),
+        Param(f"{name}_url", "url", f"{label}, fetched from an http/https URL", example=""),
+        Param(id_field, "string", f"{label}, an image stored earlier by this account (32 hex)", example=""),
+    ]
+    if rotate:
+        params.append(Param(rotate, "boolean", f"also try 90/180/270 degree rotations of {label}"))
+    return tuple(params)
+
+
+VERBOSE = Param("verbose", "boolean", "add the documented extensions to the body")
+IMAGE_CHOICE = (
+    " Give each image by exactly one of `*_id`, `*_file`, `*_url`; with several, the stored id "
+    "wins, then the file, then the URL."
+)
+# The image codes every endpoint that loads an image can answer (LinkFace; FaceID's are fixed).
+IMAGE_CODES = (
+    "DOWNLOAD_TIMEOUT",
+    "DOWNLOAD_ERROR",
+    "IMAGE_FILE_SIZE_TOO_BIG",
+    "IMAGE_ID_NOT_EXIST",
+    "CORRUPT_IMAGE",
+    "INVALID_IMAGE_FORMAT_OR_SIZE",
+    "NO_FACE_DETECTED",
+)
+
+
+@dataclass(frozen=True)
+class TryIt:
+    """An endpoint's try-it page in the portal: its URL name there and its link's text."""
+
+    page: str
+    nav: str
+
+    @property
+    def view_name(self) -> str:
+        return f"portal:{self.page}"
+
+
+@dataclass(frozen=True)
+class ApiEndpoint:
+    name: str  # the URL name, also what the call history records as the endpoint
+    path: str  # without the leading slash, as Django routes it
+    view: str  # dotted path of the view class
+    family: str  # LINKFACE or FACEID
+    permission: str  # what an account's `endpoints` must list (an accounts.models.Endpoint value)
+    label: str  # the portal's name for it
+    summary: str
+    description: str  # may name numbers as {placeholders} (faceportal/openapi.py: `numbers`)
+    params: tuple[Param, ...] = ()
+    extra_400: tuple[str, ...] = ()  # LinkFace codes beyond the request checks every endpoint has
+    tryit: TryIt | None = None
+
+    @property
+    def url(self) -> str:
+        return "/" + self.path
+
+
+ENDPOINTS: tuple[ApiEndpoint, ...] = (
+    ApiEndpoint(
+        name="detect",
+        path="faceid/v1/detect",
+        view="identity.views.DetectView",
+        family=FACEID,
+        permission="detect",
+        label="Detect faces",
+        summary="Detect faces (FaceID style)",
+        description="Faces with quality, a box and a token. Credentials are form fields. The whole "
+        "request body (chunked or not) may be at most {faceid_body_mb} MB, else HTTP 413 with a "
+        "plain-text body. Any parameter whose name or value is not valid UTF-8 answers "
+        "`BAD_ARGUMENTS:<its name>`.",
+        params=(
+            Param("api_key", "string", "the account's api_id", required=True, example="YOUR_API_ID"),
+            Param(
+                "api_secret", "string", "the account's api_secret", required=True, example="YOUR_API_SECRET"
+            ),
+            Param("image", "image", "JPEG, BMP, PNG, GIF or TIFF", required=True),
+            Param(
+                "multi_oriented_detection",
+                "flag01",
+                "`1`: also try 90/180/270 degree rotations and report each face's `orientation`",
+            ),
+            Param("verbose", "flag01", "`1`: add each face's `landmarks` and `pose`"),
+        ),
+        tryit=TryIt("try_detect", "Detect"),
+    ),
+    ApiEndpoint(
+        name="compare",
+        path="identity/compare_faces_in_two_images",
+        view="identity.views.CompareView",
+        family=LINKFACE,
+        permission="compare",
+        label="Compare faces",
+        summary="Compare the faces of two images",
+        description="Up to 4 faces per image; a calibrated confidence for every pair." + IMAGE_CHOICE,
+        params=(
+            *image_params("image_one", "image_one_id", "image one", "image_one_auto_rotate"),
+            *image_params("image_two", "image_two_id", "image two", "image_two_auto_rotate"),
+            VERBOSE,
+        ),
+        extra_400=(*IMAGE_CODES, "TOO_MANY_FACES"),
+        tryit=TryIt("try_compare", "Compare"),
+    ),
+    ApiEndpoint(
+        name="mask",
+        path="identity/mask_selfie_image",
+        view="identity.views.MaskView",
+        family=LINKFACE,
+        permission="mask",
+        label="Mask selfie",
+        summary="Cover the eyes of a selfie",
+        description="Exactly one face must be found. Answers the image itself." + IMAGE_CHOICE,
+        params=(
+            *image_params("selfie", "selfie_image_id", "the selfie", "auto_rotate"),
+            Param("mask_eye", "boolean", "cover both eyes"),
+        ),
+        extra_400=(*IMAGE_CODES, "TOO_MANY_FACES"),
+        tryit=TryIt("try_mask", "Mask"),
+    ),
+    ApiEndpoint(
+        name="liveness_challenge",
+        path="resources/liveness_challenge",
+        view="identity.liveness_views.ChallengeView",
+        family=LINKFACE,
+        # Whoever may upload packages may ask for the challenges they are sealed against.
+        permission="upload_liveness",
+        label="Liveness challenge",
+        summary="Get a liveness challenge",
+        description="Credentials only; needs the account's `upload_liveness` permission. The capture "
+        "SDK seals its package with `key` for this challenge, before `expires_at`.",
+    ),
+    ApiEndpoint(
+        name="upload_liveness",
+        path="resources/upload_liveness_data",
+        view="identity.liveness_views.UploadLivenessView",
+        family=LINKFACE,
+        permission="upload_liveness",
+        label="Upload liveness data",
+        summary="Upload a liveness package",
+        description="The encrypted package produced by the project's capture SDK, by `file` or `url`; "
+        "accepted once.",
+        params=(
+            Param("file", "file", "the liveness package, uploaded"),
+            Param("url", "url", "the liveness package, fetched from an http/https URL", example=""),
+        ),
+        extra_400=("WRONG_LIVENESS_DATA", "DOWNLOAD_TIMEOUT", "DOWNLOAD_ERROR"),
+    ),
+    ApiEndpoint(
+        name="liveness_verification",
+        path="identity/liveness_selfie_verification",
+        view="identity.liveness_views.LivenessVerificationView",
+        family=LINKFACE,
+        permission="liveness_verification",
+        label="Liveness verification",
+        summary="Verify a liveness capture against a selfie",
+        description="Is the capture live, and is it the selfie's person? With several faces in the "
+        "selfie, the largest is used." + IMAGE_CHOICE,
+        params=(
+            *image_params("selfie", "selfie_image_id", "the selfie", "selfie_auto_rotate"),
+            Param("liveness_data_file", "file", "the liveness package, uploaded"),
+            Param(
+                "liveness_data_url", "url", "the liveness package, fetched from an http/https URL", example=""
+            ),
+            Param("liveness_data_id", "string", "a package uploaded earlier by this account", example=""),
+            VERBOSE,
+        ),
+        extra_400=("WRONG_LIVENESS_DATA", *IMAGE_CODES),
+        tryit=TryIt("try_liveness", "Liveness"),
+    ),
+)
+
+BY_NAME: dict[str, ApiEndpoint] = {endpoint.name: endpoint for endpoint in ENDPOINTS}
+TRYIT_PAGES: tuple[TryIt, ...] = tuple(entry.tryit for entry in ENDPOINTS if entry.tryit)
+
+
+def endpoint(name: str) -> ApiEndpoint:
+    return BY_NAME[name]
+
+
+def route_of(permission: str) -> str:
+    """What a permission opens, as the admin and the portal name it: the endpoint named after it."""
+    return f"POST {BY_NAME[permission].url}"
