@@ -16,7 +16,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.cache import patch_cache_control
 from django.utils.html import format_html
 
-from accounts.admin import (
+from accounts.admin_kit import (
     AccountFilter,
     SelectionFreeActions,
     account_admin_link,
