@@ -1,6 +1,6 @@
 """Abuse runs against a real gunicorn instance: what an attacker would try first, checked end to end.
 
-`python -m ops.abuse` starts FacePortal (as ops/load.py does) and runs four sections:
+`python -m ops.abuse` starts FacePortal (as ops/harness.py does for every ops run) and runs four sections:
 
 * timing: wrong secrets, half with a valid api_id and half with unknown ones, interleaved; the two
   latency samples are compared (Mann-Whitney U, bootstrap CI of the difference of medians) to see
@@ -42,7 +42,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import numpy as np
 import numpy.typing as npt
 
-from ops.load import (
+from ops.harness import (
     Call,
     Client,
     Instance,
