@@ -123,7 +123,7 @@ def authenticate(api_id: str, secret: str) -> ApiAccount:
 
     Until the secret matches only the row's hash is read, as a plain value: building the
     account and its user for a known api_id (tens of microseconds) would otherwise tell it
-    apart from an unknown one by timing (ops/abuse.py measures the difference)."""
+    apart from an unknown one by timing (ops/abuse/timing.py measures the difference)."""
     found = (
         ApiAccount.objects.filter(api_id=api_id).values_list("pk", "secret_hash").first() if api_id else None
     )
