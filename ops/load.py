@@ -7,10 +7,10 @@ body encoded once beforehand so that the load generator spends as little CPU as 
 prints requests, throughput, latency percentiles and errors; the knee is the first concurrency after
 which more clients buy less than 5 % more throughput while latency grows.
 
-The physical limit it compares with is the engine alone in one process per core (one intra-op
-thread each, as the workers use), doing the same decode and analysis of the same images for the
-same time, with no HTTP, database or storage, measured after every round: API / engine is the
-share of the machine that reaches the integrator as answers.
+The physical limit it compares with (ops/engine_alone.py) is the engine alone in one process per
+core (one intra-op thread each, as the workers use), doing the same decode and analysis of the
+same images for the same time, with no HTTP, database or storage, measured after every round:
+API / engine is the share of the machine that reaches the integrator as answers.
 
 `--configs 1x1,2x1,2x2` measures several workers x threads settings, interleaved (every client count
 on every configuration back to back, `--rounds` times, the median round reported) so that a busy
@@ -26,19 +26,18 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import multiprocessing
 import os
-import queue
 import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ops.engine_alone import ENGINE_IMAGES, EngineRun, engine_throughput
 
 # Instance, Reply and multipart are unused here: the ops tests find them here, as before the
 # harness had a module of its own.
@@ -59,32 +58,11 @@ from ops.harness import (
     photo,
     running_instance,
 )
-from ops.server import Server
+from ops.server import server_pss_mb
 
 KNEE_GAIN = 0.05  # below this relative throughput gain, more clients only queue
 DEFAULT_CONCURRENCY = (1, 2, 4, 8, 16)
 DEFAULT_CONFIGS = ((1, 1), (2, 1), (3, 1), (2, 2), (4, 1))
-ENGINE_START_TIMEOUT = 300.0  # seconds for the engine processes to load their models
-
-
-def server_pss_mb(server: Server) -> float:
-    """Proportional memory of master and workers: shared (preloaded) pages counted once in total."""
-    total_kb = 0
-    pids = [server.process.pid] if server.process else []
-    for pid in pids + server.worker_pids():
-        try:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total_kb += int(line.split()[1])
-        except OSError:  # a worker that exited in between
-            continue
-    return total_kb / 1024
-
-
-ENGINE_IMAGES: dict[str, Callable[[], list[bytes]]] = {
-    "detect": lambda: [photo(DETECT_PHOTO)],
-    "compare": lambda: [photo(name) for name in COMPARE_PHOTOS],
-}
 
 
 # -- Closed-loop steps ---------------------------------------------------------------------------
@@ -168,85 +146,6 @@ def find_knee(steps: Sequence[Step]) -> int | None:
         if gain < KNEE_GAIN and percentile(after.latencies_ms, 50) > percentile(here.latencies_ms, 50):
             return here.concurrency
     return None
-
-
-# -- The engine alone --------------------------------------------------------------------------
-
-
-def _engine_work(kind: str, images: Sequence[bytes]) -> Callable[[], object]:
-    """What the endpoint asks of the engine for these uploads, as the views do it."""
-    from faceengine import decode, get_engine, read_header
-    from faceengine.imageio import ANALYSIS_SIDE
-
-    engine = get_engine()  # the same threads setting (FACEPORTAL_ENGINE_THREADS) as the workers
-
-    def load(data: bytes) -> Any:
-        read_header(data)
-        return decode(data, max_side=ANALYSIS_SIDE)
-
-    if kind == "detect":
-        return lambda: engine.analyze(load(images[0]), max_faces=None, embed=False, require_face=False)
-
-    def compare() -> object:
-        faces = [engine.analyze(load(data), max_faces=4, embed=True, require_face=True) for data in images]
-        return engine.compare(faces[0], faces[1])
-
-    return compare
-
-
-def _engine_process(kind: str, images: list[bytes], seconds: float, barrier: Any, results: Any) -> None:
-    work = _engine_work(kind, images)
-    work()  # warm-up: models loaded, first-run allocations done
-    work()
-    barrier.wait(timeout=ENGINE_START_TIMEOUT)  # every process starts timing together
-    latencies = []
-    started = time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        begin = time.perf_counter()
-        work()
-        latencies.append((time.perf_counter() - begin) * 1000)
-    results.put((latencies, time.perf_counter() - started))
-
-
-@dataclass
-class EngineRun:
-    processes: int
-    requests: int
-    throughput: float
-    p50_ms: float
-
-
-def engine_throughput(kind: str, images: Sequence[bytes], processes: int, seconds: float) -> EngineRun:
-    """The engine in `processes` fresh processes (spawned: no HTTP, no Django) for `seconds`."""
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(processes)
-    results = context.Queue()
-    children = [
-        context.Process(target=_engine_process, args=(kind, list(images), seconds, barrier, results))
-        for _ in range(processes)
-    ]
-    for child in children:
-        child.start()
-    collected: list[tuple[list[float], float]] = []
-    deadline = time.monotonic() + ENGINE_START_TIMEOUT + seconds
-    try:
-        while len(collected) < processes:
-            try:
-                collected.append(results.get(timeout=1))
-            except queue.Empty:
-                if any(child.exitcode not in (None, 0) for child in children):
-                    raise RuntimeError("an engine process failed (its error is printed above)") from None
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the engine processes did not finish in time") from None
-    finally:
-        for child in children:
-            if child.is_alive() and len(collected) < processes:
-                child.terminate()
-            child.join()
-    latencies = [value for run, _ in collected for value in run]
-    # Each process's own rate, added up: together they are what the cores can do.
-    throughput = sum(len(run) / elapsed for run, elapsed in collected if elapsed > 0)
-    return EngineRun(processes, len(latencies), throughput, percentile(latencies, 50))
 
 
 # -- One configuration, several configurations ---------------------------------------------------
