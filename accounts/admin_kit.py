@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin import helpers
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
+from accounts import selectors
 from accounts.models import ApiAccount
 
 # Confirmation pages name this many of the rows they act on, and count the rest.
@@ -109,20 +110,12 @@ class AccountFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
         week_ago = timezone.now() - timedelta(days=7)
-        rows = (
-            model_admin.model._default_manager.filter(created_at__gte=week_ago, account__isnull=False)
-            .order_by()
-            .values("account__api_id", "account__name")
-            .annotate(rows=Count("pk"))
-            .order_by("-rows", "account__api_id")[: self.busiest]
-        )
-        choices = [
-            (row["account__api_id"], account_label(row["account__name"], row["account__api_id"]))
-            for row in rows
-        ]
+        rows = model_admin.model._default_manager.all()
+        busiest = selectors.busiest_accounts_since(rows, since=week_ago, limit=self.busiest)
+        choices = [(api_id, account_label(name, api_id)) for api_id, name in busiest]
         selected = self.value()
         if selected and selected != self.NO_ACCOUNT and selected not in dict(choices):
-            account = ApiAccount.objects.filter(api_id=selected).first()
+            account = selectors.account_by_api_id(selected)
             label = account_label(account.name, account.api_id) if account else f"{selected} (unknown)"
             choices.insert(0, (selected, label))
         if self.offers_no_account:

@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -116,3 +117,25 @@ def busiest_accounts(calls: QuerySet[ApiCall], limit: int = 10) -> list[tuple[in
         .order_by("-calls", "account_id")[:limit]
     )
     return [(row["account_id"], row["calls"], row["ok"]) for row in rows]
+
+
+def busiest_accounts_since(rows: QuerySet[Any], *, since: datetime, limit: int) -> list[tuple[str, str]]:
+    """(api_id, name) of the accounts owning most of `rows` (calls, stored images: any model
+    with an account and a created_at) created since then, busiest first."""
+    counted = (
+        rows.filter(created_at__gte=since, account__isnull=False)
+        .order_by()
+        .values("account__api_id", "account__name")
+        .annotate(rows=Count("pk"))
+        .order_by("-rows", "account__api_id")[:limit]
+    )
+    return [(row["account__api_id"], row["account__name"]) for row in counted]
+
+
+def account_by_api_id(api_id: str) -> ApiAccount | None:
+    return ApiAccount.objects.filter(api_id=api_id).first()
+
+
+def accounts_by_id(ids: Iterable[int]) -> dict[int, ApiAccount]:
+    """The accounts, their users loaded with them, in one query."""
+    return ApiAccount.objects.select_related("user").in_bulk(list(ids))

@@ -22,6 +22,7 @@ from accounts.models import ApiAccount, ApiCall, Endpoint, all_endpoints
 from accounts.selectors import Usage, account_report, usage_by_account
 from resources.models import StoredImage
 from resources.purge import purge
+from resources.selectors import images_of_accounts
 
 # Where the changelist leaves each account's usage so that its columns need no query.
 _USAGE_ATTR = "_admin_usage"
@@ -232,7 +233,7 @@ class ApiAccountAdmin(admin.ModelAdmin):
 
     @admin.action(description="Delete all stored images of these accounts", permissions=["delete_images"])
     def delete_images(self, request: HttpRequest, queryset: QuerySet[ApiAccount]) -> HttpResponse | None:
-        images = StoredImage.objects.filter(account__in=queryset)
+        images = images_of_accounts(queryset)
         if not confirmed(request):
             return confirmation_page(
                 self,

@@ -16,9 +16,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from accounts.admin_kit import AccountFilter, CallAccountFilter, account_admin_link
-from accounts.models import ApiAccount, ApiCall
-from accounts.selectors import AccountCalls, busiest_accounts, latency_percentile
-from resources.models import StoredImage
+from accounts.models import ApiCall
+from accounts.selectors import AccountCalls, accounts_by_id, busiest_accounts, latency_percentile
+from resources.selectors import retained_image_ids
 
 # Pretty-printed request parameters and bodies are cut there: the page stays usable.
 _SHOWN_CHARS = 20_000
@@ -36,9 +36,7 @@ class CallLogChangeList(ChangeList):
         if not dated:
             calls = calls.filter(created_at__gte=timezone.now() - timedelta(days=30))
         rows = busiest_accounts(calls)
-        accounts = ApiAccount.objects.select_related("user").in_bulk(
-            [account_id for account_id, _, _ in rows if account_id is not None]
-        )
+        accounts = accounts_by_id(account_id for account_id, _, _ in rows if account_id is not None)
         summary = []
         for account_id, count, ok in rows:
             account = accounts.get(account_id) if account_id is not None else None
@@ -126,7 +124,7 @@ class ApiCallAdmin(admin.ModelAdmin):
         ids = [str(image_id) for image_id in obj.image_ids or []]
         if not ids:
             return "-"
-        kept = set(StoredImage.objects.filter(pk__in=ids).values_list("pk", flat=True))
+        kept = retained_image_ids(ids)
         links = [
             format_html("<a href='{}'>{}</a>", reverse("admin:resources_storedimage_change", args=[i]), i)
             if i in kept
