@@ -95,12 +95,35 @@ def account_top_up(account: ApiAccount, calls: int) -> None:
     ApiAccount.objects.filter(pk=account.pk).update(quota_limit=F("quota_limit") + calls)
 
 
+def account_save(*, account: ApiAccount, new: bool) -> str | None:
+    """Saves an account edited by hand (the admin's form); a new one first gets its secret,
+    returned in clear that once. None for an existing account: its secret is left alone."""
+    secret = secret_assign(account) if new else None
+    account.save()
+    return secret
+
+
+def account_extend_expiry(*, account: ApiAccount, days: int, now: datetime | None = None) -> datetime:
+    """Pushes an expiring account's expiry `days` further and returns the new one. An expired
+    account gets the days from now, not from its past expiry."""
+    assert account.expires_at is not None, "an account without expiry has nothing to extend"
+    account.expires_at = max(now or timezone.now(), account.expires_at) + timedelta(days=days)
+    account.save(update_fields=["expires_at"])
+    return account.expires_at
+
+
+def account_set_active(*, account_ids: list[int], active: bool) -> int:
+    """Activates or deactivates the accounts (a deactivated one has its calls refused) in one
+    update; returns how many rows it changed."""
+    return ApiAccount.objects.filter(pk__in=account_ids).update(is_active=active)
+
+
 def authenticate(api_id: str, secret: str) -> ApiAccount:
     """The active account these credentials open; constant time in the secret.
 
     Until the secret matches only the row's hash is read, as a plain value: building the
     account and its user for a known api_id (tens of microseconds) would otherwise tell it
-    apart from an unknown one by timing (ops/abuse.py measures the difference)."""
+    apart from an unknown one by timing (ops/abuse/timing.py measures the difference)."""
     found = (
         ApiAccount.objects.filter(api_id=api_id).values_list("pk", "secret_hash").first() if api_id else None
     )

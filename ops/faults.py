@@ -39,7 +39,7 @@ from types import FrameType
 
 import psycopg
 
-from ops.load import (
+from ops.harness import (
     COMPARE_PHOTOS,
     Call,
     Client,

@@ -7,10 +7,10 @@ body encoded once beforehand so that the load generator spends as little CPU as 
 prints requests, throughput, latency percentiles and errors; the knee is the first concurrency after
 which more clients buy less than 5 % more throughput while latency grows.
 
-The physical limit it compares with is the engine alone in one process per core (one intra-op
-thread each, as the workers use), doing the same decode and analysis of the same images for the
-same time, with no HTTP, database or storage, measured after every round: API / engine is the
-share of the machine that reaches the integrator as answers.
+The physical limit it compares with (ops/engine_alone.py) is the engine alone in one process per
+core (one intra-op thread each, as the workers use), doing the same decode and analysis of the
+same images for the same time, with no HTTP, database or storage, measured after every round:
+API / engine is the share of the machine that reaches the integrator as answers.
 
 `--configs 1x1,2x1,2x2` measures several workers x threads settings, interleaved (every client count
 on every configuration back to back, `--rounds` times, the median round reported) so that a busy
@@ -18,237 +18,51 @@ moment of a shared machine falls on all of them alike, and prints a summary to c
 instances get this process's environment, so DATABASE_URL, REDIS_URL and FACEPORTAL_S3_* (e.g. from
 `python -m ops.services -- python -m ops.load`) reach them unchanged.
 
-The instance, credentials and HTTP helpers here are shared with ops/abuse.py.
+The instance, credentials and HTTP helpers are ops/harness.py, shared with ops/abuse and ops/faults.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
 import itertools
 import json
-import multiprocessing
 import os
-import queue
-import secrets
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from faceportal.endpoints import BY_NAME
-from ops.server import Server, manage
+from ops.engine_alone import ENGINE_IMAGES, EngineRun, engine_throughput
+
+# Instance, Reply and multipart are unused here: the ops tests find them here, as before the
+# harness had a module of its own.
+from ops.harness import (
+    COMPARE_PHOTOS,
+    DETECT_PHOTO,
+    Call,
+    Client,
+    Credentials,
+    Instance,  # noqa: F401
+    Reply,  # noqa: F401
+    cell,
+    compare_call,
+    detect_call,
+    milliseconds,
+    multipart,  # noqa: F401
+    percentile,
+    photo,
+    running_instance,
+)
+from ops.server import server_pss_mb
 
 KNEE_GAIN = 0.05  # below this relative throughput gain, more clients only queue
 DEFAULT_CONCURRENCY = (1, 2, 4, 8, 16)
 DEFAULT_CONFIGS = ((1, 1), (2, 1), (3, 1), (2, 2), (4, 1))
-REQUEST_TIMEOUT = 120.0  # seconds; far above any answer, so only a hung server trips it
-PHOTO_SIZE = (640, 480)
-ENGINE_START_TIMEOUT = 300.0  # seconds for the engine processes to load their models
-
-
-# -- The instance under test -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Credentials:
-    api_id: str
-    api_secret: str
-
-
-@dataclass
-class Instance:
-    server: Server
-    credentials: Credentials
-
-    @property
-    def port(self) -> int:
-        return self.server.port
-
-    def log_text(self) -> str:
-        path = self.server.log_path
-        return path.read_text(errors="replace") if path and path.exists() else ""
-
-
-@contextmanager
-def running_instance(
-    *, workers: int, threads: int, env: Mapping[str, str] | None = None
-) -> Iterator[Instance]:
-    """A started instance on a fresh data folder with an account that no limit or quota stops."""
-    with tempfile.TemporaryDirectory(prefix="faceportal-ops-") as data:
-        server = Server(data_dir=Path(data), env=dict(env or {}), workers=workers, threads=threads)
-        account = ["create_api_account", "--user", "ops-runs", "--quota", str(10**12), "--rate", "0"]
-        try:
-            server.migrate()
-            answer = manage([*account, "--concurrency", "0"], server.full_env())
-        except subprocess.CalledProcessError as error:
-            raise RuntimeError(f"{' '.join(error.cmd[1:])} failed:\n{error.stderr[-3000:]}") from None
-        # The command's last line is the credentials as JSON.
-        credentials = Credentials(**json.loads(answer.strip().splitlines()[-1]))
-        try:
-            server.start()
-        except (RuntimeError, TimeoutError) as error:
-            log = server.log_path.read_text(errors="replace")[-3000:] if server.log_path else ""
-            server.stop()
-            raise RuntimeError(f"{error}\n--- end of the gunicorn log ---\n{log}") from None
-        try:
-            yield Instance(server, credentials)
-        finally:
-            server.stop()
-
-
-def server_pss_mb(server: Server) -> float:
-    """Proportional memory of master and workers: shared (preloaded) pages counted once in total."""
-    total_kb = 0
-    pids = [server.process.pid] if server.process else []
-    for pid in pids + server.worker_pids():
-        try:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total_kb += int(line.split()[1])
-        except OSError:  # a worker that exited in between
-            continue
-    return total_kb / 1024
-
-
-# -- Requests ----------------------------------------------------------------------------------
-
-
-def multipart(fields: Mapping[str, str], files: Mapping[str, tuple[str, bytes]]) -> tuple[bytes, str]:
-    """A multipart/form-data body and its Content-Type."""
-    boundary = f"ops-{secrets.token_hex(12)}"
-    parts: list[bytes] = []
-    for name, value in fields.items():
-        parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-        )
-    for name, (filename, data) in files.items():
-        head = (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-            "Content-Type: application/octet-stream\r\n\r\n"
-        )
-        parts.append(head.encode() + data + b"\r\n")
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
-
-
-@dataclass(frozen=True)
-class Call:
-    """One request, encoded once and sent many times."""
-
-    path: str
-    body: bytes = b""
-    content_type: str = "application/x-www-form-urlencoded"
-
-    def headers(self) -> dict[str, str]:
-        return {"Content-Type": self.content_type, "Content-Length": str(len(self.body))}
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int  # 0 when no HTTP answer came (connection failure or timeout)
-    body: bytes
-    latency_ms: float
-    error: str = ""
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-    def json(self) -> dict[str, Any]:
-        try:
-            value = json.loads(self.body)
-        except ValueError:
-            return {}
-        return value if isinstance(value, dict) else {}
-
-
-class Client:
-    """One keep-alive connection that reopens itself when the server closed it."""
-
-    def __init__(self, port: int, timeout: float = REQUEST_TIMEOUT) -> None:
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-
-    def send(self, call: Call) -> Reply:
-        started = time.perf_counter()
-        # A kept-alive connection may have been closed by the server since its last answer
-        # (sync workers close every one); resending on a new connection is what any HTTP
-        # client does, and is not a failure of the service.
-        for attempt in (1, 2):
-            reused = self.connection.sock is not None
-            try:
-                self.connection.request("POST", call.path, call.body, call.headers())
-                response = self.connection.getresponse()
-                body = response.read()
-                if response.will_close:
-                    self.connection.close()
-                return Reply(
-                    response.status,
-                    body,
-                    (time.perf_counter() - started) * 1000,
-                    headers={key.lower(): value for key, value in response.getheaders()},
-                )
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as error:
-                self.connection.close()
-                if reused and attempt == 1:
-                    continue
-                return Reply(0, b"", (time.perf_counter() - started) * 1000, type(error).__name__)
-            except (OSError, http.client.HTTPException) as error:
-                self.connection.close()
-                return Reply(0, b"", (time.perf_counter() - started) * 1000, type(error).__name__)
-        raise AssertionError("unreachable")
-
-    def close(self) -> None:
-        self.connection.close()
-
-
-def photo(name: str) -> bytes:
-    """A package photo as a realistic upload: 640x480 JPEG, quality 90."""
-    from facelab.benchmark import jpeg_at  # the same photos as the engine benchmarks
-
-    return jpeg_at(name, PHOTO_SIZE)
-
-
-DETECT_PHOTO = "grace_hopper"
-COMPARE_PHOTOS = ("grace_hopper", "astronaut")
-
-
-ENGINE_IMAGES: dict[str, Callable[[], list[bytes]]] = {
-    "detect": lambda: [photo(DETECT_PHOTO)],
-    "compare": lambda: [photo(name) for name in COMPARE_PHOTOS],
-}
-
-
-def detect_call(credentials: Credentials, image: bytes) -> Call:
-    fields = {"api_key": credentials.api_id, "api_secret": credentials.api_secret}
-    body, content_type = multipart(fields, {"image": ("photo.jpg", image)})
-    return Call(BY_NAME["detect"].url, body, content_type)
-
-
-def compare_call(credentials: Credentials, one: bytes, two: bytes) -> Call:
-    body, content_type = multipart(
-        {}, {"image_one_file": ("one.jpg", one), "image_two_file": ("two.jpg", two)}
-    )
-    query = f"api_id={credentials.api_id}&api_secret={credentials.api_secret}"
-    return Call(f"{BY_NAME['compare'].url}?{query}", body, content_type)
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    return float(np.percentile(values, q)) if len(values) else float("nan")
-
-
-def milliseconds(values: Sequence[float], q: float) -> float | None:
-    """A percentile for records: None (JSON null, not NaN) when nothing was measured."""
-    return round(percentile(values, q), 1) if len(values) else None
-
-
-def cell(value: float | None, width: int) -> str:
-    return f"{value:>{width}.1f}" if value is not None else f"{'-':>{width}}"
 
 
 # -- Closed-loop steps ---------------------------------------------------------------------------
@@ -332,85 +146,6 @@ def find_knee(steps: Sequence[Step]) -> int | None:
         if gain < KNEE_GAIN and percentile(after.latencies_ms, 50) > percentile(here.latencies_ms, 50):
             return here.concurrency
     return None
-
-
-# -- The engine alone --------------------------------------------------------------------------
-
-
-def _engine_work(kind: str, images: Sequence[bytes]) -> Callable[[], object]:
-    """What the endpoint asks of the engine for these uploads, as the views do it."""
-    from faceengine import decode, get_engine, read_header
-    from faceengine.imageio import ANALYSIS_SIDE
-
-    engine = get_engine()  # the same threads setting (FACEPORTAL_ENGINE_THREADS) as the workers
-
-    def load(data: bytes) -> Any:
-        read_header(data)
-        return decode(data, max_side=ANALYSIS_SIDE)
-
-    if kind == "detect":
-        return lambda: engine.analyze(load(images[0]), max_faces=None, embed=False, require_face=False)
-
-    def compare() -> object:
-        faces = [engine.analyze(load(data), max_faces=4, embed=True, require_face=True) for data in images]
-        return engine.compare(faces[0], faces[1])
-
-    return compare
-
-
-def _engine_process(kind: str, images: list[bytes], seconds: float, barrier: Any, results: Any) -> None:
-    work = _engine_work(kind, images)
-    work()  # warm-up: models loaded, first-run allocations done
-    work()
-    barrier.wait(timeout=ENGINE_START_TIMEOUT)  # every process starts timing together
-    latencies = []
-    started = time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        begin = time.perf_counter()
-        work()
-        latencies.append((time.perf_counter() - begin) * 1000)
-    results.put((latencies, time.perf_counter() - started))
-
-
-@dataclass
-class EngineRun:
-    processes: int
-    requests: int
-    throughput: float
-    p50_ms: float
-
-
-def engine_throughput(kind: str, images: Sequence[bytes], processes: int, seconds: float) -> EngineRun:
-    """The engine in `processes` fresh processes (spawned: no HTTP, no Django) for `seconds`."""
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(processes)
-    results = context.Queue()
-    children = [
-        context.Process(target=_engine_process, args=(kind, list(images), seconds, barrier, results))
-        for _ in range(processes)
-    ]
-    for child in children:
-        child.start()
-    collected: list[tuple[list[float], float]] = []
-    deadline = time.monotonic() + ENGINE_START_TIMEOUT + seconds
-    try:
-        while len(collected) < processes:
-            try:
-                collected.append(results.get(timeout=1))
-            except queue.Empty:
-                if any(child.exitcode not in (None, 0) for child in children):
-                    raise RuntimeError("an engine process failed (its error is printed above)") from None
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the engine processes did not finish in time") from None
-    finally:
-        for child in children:
-            if child.is_alive() and len(collected) < processes:
-                child.terminate()
-            child.join()
-    latencies = [value for run, _ in collected for value in run]
-    # Each process's own rate, added up: together they are what the cores can do.
-    throughput = sum(len(run) / elapsed for run, elapsed in collected if elapsed > 0)
-    return EngineRun(processes, len(latencies), throughput, percentile(latencies, 50))
 
 
 # -- One configuration, several configurations ---------------------------------------------------

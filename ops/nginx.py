@@ -1,4 +1,4 @@
-"""nginx in front of a gunicorn instance, on loopback, for the slow-loris run (ops/abuse.py) and
+"""nginx in front of a gunicorn instance, on loopback, for the slow-loris run (ops/abuse/slowloris.py) and
 the test that its logs keep no secret.
 
 gunicorn's sync and gthread workers give each connection a worker (or a thread) for as long

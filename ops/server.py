@@ -127,3 +127,17 @@ class Server:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def server_pss_mb(server: Server) -> float:
+    """Proportional memory of master and workers: shared (preloaded) pages counted once in total."""
+    total_kb = 0
+    pids = [server.process.pid] if server.process else []
+    for pid in pids + server.worker_pids():
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total_kb += int(line.split()[1])
+        except OSError:  # a worker that exited in between
+            continue
+    return total_kb / 1024

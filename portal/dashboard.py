@@ -28,8 +28,8 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts.admin import Usage
 from accounts.models import ApiAccount, Endpoint
+from accounts.selectors import Usage
 from accounts.services import account_create, account_rotate_secret
 from faceportal.endpoints import ENDPOINTS, endpoint
 from portal import charts, sealed, usage

@@ -18,12 +18,9 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import get_object_or_404, render
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
-from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
 from accounts.models import ApiAccount, ApiCall
-from faceengine import ImageTooLarge, UnreadableImage
-from portal import thumbnails
 from portal.filters import (
     CallFilterForm,
     endpoint_label,
@@ -32,6 +29,7 @@ from portal.filters import (
     key_label,
     statuses_seen,
 )
+from resources import thumbnails
 from resources.models import StoredImage
 
 PAGE_SIZE = 50
@@ -228,11 +226,7 @@ def image_thumbnail(request: HttpRequest, image_id: str) -> HttpResponse:
     except thumbnails.ThumbnailSizeError as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
     try:
-        data = thumbnails.thumbnail_of(image, size)
-    except OSError as exc:  # the row is there but the file is gone from storage
-        raise Http404("The image is no longer retained.") from exc
-    except (UnreadableImage, ImageTooLarge) as exc:
-        raise Http404("The image cannot be shown.") from exc
-    response = HttpResponse(data, content_type="image/jpeg")
-    patch_cache_control(response, private=True, max_age=THUMBNAIL_MAX_AGE)
-    return response
+        return thumbnails.thumbnail_response(image, size, max_age=THUMBNAIL_MAX_AGE)
+    except thumbnails.ThumbnailUnavailable as exc:
+        shown = "The image is no longer retained." if exc.missing else "The image cannot be shown."
+        raise Http404(shown) from exc

@@ -20,10 +20,16 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from accounts.models import ApiAccount, Endpoint
-from faceengine import QUALITY_THRESHOLD
-from faceengine.calibration import DOCUMENTED_THRESHOLDS, documented_far
-from faceengine.liveness import CUES, DECISION_THRESHOLD, PASS_CEILING, SAME_PERSON
 from faceportal.endpoints import ENDPOINTS, FACEID
+from identity.documented import (
+    CUES,
+    DECISION_THRESHOLD,
+    DOCUMENTED_THRESHOLDS,
+    PASS_CEILING,
+    QUALITY_THRESHOLD,
+    SAME_PERSON,
+    documented_far,
+)
 from resources.models import LivenessData, StoredImage
 
 # The try-it pages by their portal URL name: the registry says which endpoint each calls.

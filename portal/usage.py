@@ -20,8 +20,8 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
-from accounts.admin import Usage, usage_by_account
 from accounts.models import ApiAccount, ApiCall
+from accounts.selectors import Usage, usage_by_account
 
 DAYS = 30
 OK = "OK"

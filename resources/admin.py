@@ -13,10 +13,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.defaultfilters import filesizeformat
 from django.urls import URLPattern, path, reverse
-from django.utils.cache import patch_cache_control
 from django.utils.html import format_html
 
-from accounts.admin import (
+from accounts.admin_kit import (
     AccountFilter,
     SelectionFreeActions,
     account_admin_link,
@@ -24,12 +23,11 @@ from accounts.admin import (
     confirmed,
     plural,
 )
-from faceengine import ImageTooLarge, UnreadableImage
-from portal import thumbnails
+from resources import thumbnails
 from resources.models import LivenessChallenge, LivenessData, StoredImage
 from resources.purge import Purged, expired_images, expired_packages, purge, stale_challenges
 
-# Longest side of the thumbnails fetched (portal.thumbnails.SIZES), shown smaller by the
+# Longest side of the thumbnails fetched (resources.thumbnails.SIZES), shown smaller by the
 # admin's CSS so that they stay sharp on high-density screens.
 LIST_THUMBNAIL = 160
 PAGE_THUMBNAIL = 640
@@ -178,13 +176,9 @@ class StoredImageAdmin(PurgeAdmin):
         if image is None:
             return text_response(404, f"No stored image {object_id}.")
         try:
-            data = thumbnails.thumbnail_of(image, size)
-        except (OSError, UnreadableImage, ImageTooLarge):
+            return thumbnails.thumbnail_response(image, size, max_age=86400)
+        except thumbnails.ThumbnailUnavailable:
             return text_response(404, f"The file of stored image {image.id} is missing or unreadable.")
-        response = HttpResponse(data, content_type="image/jpeg")
-        # An image id never gets other pixels: the browser may keep it, but only for itself.
-        patch_cache_control(response, private=True, max_age=86400)
-        return response
 
     @admin.display(description="image")
     def thumbnail(self, obj: StoredImage) -> str:

@@ -32,7 +32,7 @@ class StoredImage(models.Model):
     account = models.ForeignKey(ApiAccount, on_delete=models.CASCADE, related_name="images")
     file = models.FileField(upload_to=image_path, max_length=200)
     # A JPEG of at most 1280 px that thumbnails are made from, so that showing a 4000 px image
-    # never decodes it again (portal/thumbnails.py); made at the first thumbnail, deleted with
+    # never decodes it again (resources/thumbnails.py); made at the first thumbnail, deleted with
     # the row. Empty for images small enough to be their own preview, or not shown yet.
     preview_file = models.FileField(upload_to=preview_path, max_length=200, blank=True, editable=False)
     sha256 = models.CharField(max_length=64)

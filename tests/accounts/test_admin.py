@@ -30,8 +30,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from accounts import services
-from accounts.admin import latency_percentile
 from accounts.models import ApiAccount, ApiCall
+from accounts.selectors import latency_percentile
 from resources.models import StoredImage
 from resources.services import image_store
 from tests.storage import exists

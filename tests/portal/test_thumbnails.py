@@ -27,7 +27,7 @@ from accounts.models import ApiAccount
 from accounts.services import account_create
 from faceengine import decode, read_header
 from facelab.bombs import progressive_scan_bomb
-from portal import thumbnails
+from resources import thumbnails
 from resources.models import StoredImage
 from resources.purge import orphan_files
 from resources.services import image_preview_store, image_store

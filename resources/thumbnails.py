@@ -1,12 +1,16 @@
-"""Thumbnails of stored images: read through the storage API (local disk or S3), decoded by
-the engine's one loader (its work budget checked before any pixel, EXIF orientation applied,
-big JPEGs decoded at reduced scale), then shrunk and sent as JPEG.
+"""Thumbnails of stored images, for the portal and the admin alike: read through the storage
+API (local disk or S3), decoded by the engine's one loader (its work budget checked before any
+pixel, EXIF orientation applied, big JPEGs decoded at reduced scale), then shrunk and sent as
+JPEG.
 
 An image larger than PREVIEW_SIDE is never decoded again once it has been shown: the first
 thumbnail stores a preview (a JPEG of PREVIEW_SIDE px, the largest size offered) beside it,
 and every thumbnail after that is made from the preview. That first decode is bounded like
 any other (a 4000x3000 JPEG decodes at half scale); making the preview then rather than when
 the image is stored keeps its cost off the API calls, whose images are mostly never shown.
+
+They live with storage, so that the portal and the admin show stored images through
+thumbnail_response and neither needs the engine (only this module decodes).
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from __future__ import annotations
 import io
 
 from django.db.models.fields.files import FieldFile
+from django.http import HttpResponse
+from django.utils.cache import patch_cache_control
 from PIL import Image
 
-from faceengine import decode
+from faceengine import ImageTooLarge, UnreadableImage, decode
 from resources.models import StoredImage
 from resources.services import image_preview_store
 
@@ -25,6 +31,15 @@ DEFAULT_SIZE = 160
 PREVIEW_SIDE = max(SIZES)
 JPEG_QUALITY = 85
 PREVIEW_QUALITY = 90  # it is shrunk and encoded once more for every thumbnail
+
+
+class ThumbnailUnavailable(Exception):
+    """The image cannot be shown: `missing` when its file is gone from storage, else it is
+    unreadable or too large to decode. Neutral, so that callers need not know the engine."""
+
+    def __init__(self, *, missing: bool) -> None:
+        super().__init__("missing from storage" if missing else "unreadable")
+        self.missing = missing
 
 
 class ThumbnailSizeError(ValueError):
@@ -45,6 +60,20 @@ def thumbnail_of(image: StoredImage, size: int) -> bytes:
     """JPEG whose longest side is `size` (never enlarged). Raises OSError when the file is
     gone from storage and the engine's UnreadableImage / ImageTooLarge when it cannot be shown."""
     return jpeg_thumbnail(_source(image), size)
+
+
+def thumbnail_response(image: StoredImage, size: int, *, max_age: int) -> HttpResponse:
+    """The JPEG thumbnail as a response the browser may keep for itself only (an image id
+    never gets other pixels, but it is a customer's image). Raises ThumbnailUnavailable."""
+    try:
+        data = thumbnail_of(image, size)
+    except OSError as exc:  # the row is there but the file is gone from storage
+        raise ThumbnailUnavailable(missing=True) from exc
+    except (UnreadableImage, ImageTooLarge) as exc:
+        raise ThumbnailUnavailable(missing=False) from exc
+    response = HttpResponse(data, content_type="image/jpeg")
+    patch_cache_control(response, private=True, max_age=max_age)
+    return response
 
 
 def _source(image: StoredImage) -> bytes:

@@ -1,0 +1,71 @@
+"""Who may import whom, read from the source (no import is run): the portal imports neither the
+engine nor the lab nor any admin module (importing an admin module registers admins), accounts
+imports neither the engine nor the lab, and storage never imports the portal.
+
+Every import counts, function-level ones included: a late import is still a dependency.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ENGINE = ("faceengine", "facelab")
+# Our own admin modules; Django's (django.contrib.admin.forms, ...) are a library like any other.
+OUR_ADMINS = tuple(f"{app}.admin" for app in ("accounts", "identity", "portal", "resources"))
+
+
+def imported_modules(package: str) -> list[tuple[str, str]]:
+    """(file, module) for every import in the package, `from . import x` resolved."""
+    found = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        relative = path.relative_to(ROOT)
+        here = ".".join(relative.with_suffix("").parts)
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                found += [(str(relative), alias.name) for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parent = here.split(".")[: -node.level]
+                    base = ".".join([*parent, base] if base else parent)
+                # `from accounts import admin` imports accounts.admin.
+                found += [(str(relative), f"{base}.{alias.name}") for alias in node.names]
+                found.append((str(relative), base))
+    return found
+
+
+def within(module: str, prefixes: tuple[str, ...]) -> bool:
+    return any(module == prefix or module.startswith(f"{prefix}.") for prefix in prefixes)
+
+
+def offending(package: str, forbidden: tuple[str, ...]) -> list[str]:
+    return [f"{file}: {module}" for file, module in imported_modules(package) if within(module, forbidden)]
+
+
+def test_the_reader_sees_imports_of_every_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "sample"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "one.py").write_text(
+        "import faceengine.liveness\nfrom accounts import admin\n"
+        "def late():\n    from facelab import bombs\nfrom . import two\n"
+    )
+    monkeypatch.setattr(f"{__name__}.ROOT", tmp_path)
+    modules = {module for _, module in imported_modules("sample")}
+    assert {"faceengine.liveness", "accounts.admin", "facelab.bombs", "sample.two"} <= modules
+
+
+def test_the_portal_imports_no_engine_and_no_admin_module() -> None:
+    assert offending("portal", ENGINE + OUR_ADMINS) == []
+
+
+def test_accounts_imports_no_engine() -> None:
+    assert offending("accounts", ENGINE) == []
+
+
+def test_storage_never_imports_the_portal() -> None:
+    assert offending("resources", ("portal",)) == []
