@@ -16,6 +16,7 @@ from accounts.models import ApiAccount
 from faceengine import DecodedImage, ImageTooLarge, UnreadableImage, decode, read_header
 from faceengine.imageio import ANALYSIS_SIDE
 from identity.api.errors import ImageProblem
+from identity.api.families import ImageLimits
 from identity.api.params import Params
 from resources import fetch
 from resources.models import StoredImage
@@ -44,17 +45,6 @@ def missing_reason(*fields: str | None) -> str:
 
 # The selfie of the mask and liveness verification endpoints.
 SELFIE = ImageSlot("selfie", file_field="selfie_file", id_field="selfie_image_id", url_field="selfie_url")
-
-
-@dataclass(frozen=True)
-class ImageLimits:
-    min_side: int  # sides must be larger than this
-    max_side: int  # and at most this
-    max_bytes: int | None  # file size; None where the request body is capped instead
-
-
-LINKFACE_LIMITS = ImageLimits(min_side=8, max_side=4000, max_bytes=5 * 1024 * 1024)
-FACEID_LIMITS = ImageLimits(min_side=0, max_side=4096, max_bytes=None)
 
 
 @dataclass(frozen=True)
