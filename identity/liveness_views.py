@@ -14,8 +14,9 @@ from faceengine import get_engine
 from faceengine.liveness import score_capture
 from identity.api.base import ApiView, analyze
 from identity.api.families import json_response
+from identity.api.images import SELFIE
+from identity.api.packages import load_package
 from resources import liveness
-from resources.intake import SELFIE
 
 
 class ChallengeView(ApiView):
@@ -36,7 +37,7 @@ class UploadLivenessView(ApiView):
     endpoint = Endpoint.UPLOAD_LIVENESS
 
     def post(self, request: Request) -> HttpResponse:
-        package = liveness.load(self.params, self.account, file_field="file", url_field="url", id_field=None)
+        package = load_package(self.params, self.account, file_field="file", url_field="url", id_field=None)
         with self.charging():
             saved = liveness.store(self.account, package)
         return json_response(
@@ -53,7 +54,7 @@ class LivenessVerificationView(ApiView):
         auto_rotate = self.params.boolean("selfie_auto_rotate")
         verbose = self.params.boolean("verbose")
         selfie = self.load_image(SELFIE)
-        package = liveness.load(
+        package = load_package(
             self.params,
             self.account,
             file_field="liveness_data_file",

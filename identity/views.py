@@ -22,7 +22,7 @@ from identity.api.base import ApiView, analyze
 from identity.api.context import call_context
 from identity.api.errors import ApiError, InvalidArgument, Refusal
 from identity.api.families import FACEID, answered, family_for_path, json_response
-from resources.intake import SELFIE, ImageSlot, LoadedImage
+from identity.api.images import SELFIE, ImageSlot, LoadedImage
 
 MAX_COMPARE_FACES = 4
 FACE_TOKEN_SALT = "faceportal.face-token"

@@ -28,10 +28,12 @@ from identity.api.context import CallContext, call_context, call_start
 from identity.api.encoding import NotUtf8
 from identity.api.errors import ApiError, ImageProblem, InvalidArgument, MissingCredential, Refusal
 from identity.api.families import LINKFACE, Family
+from identity.api.images import ImageSlot, LoadedImage, load_image
+from identity.api.packages import IMAGE_NAME as PACKAGE_NAME
 from identity.api.params import Params
 from identity.api.parsers import FormParser, MultiPartParser
 from identity.api.services import Charge, call_charge, call_charging
-from resources import intake
+from resources.livenesschecks import PackageRefused
 
 log = logging.getLogger("faceportal.api")
 
@@ -88,19 +90,19 @@ class ApiView(APIView):
         except accounts.InvalidCredentials as exc:
             raise Refusal("UNAUTHORIZED") from exc
 
-    def load_image(self, slot: intake.ImageSlot, *, full_resolution: bool = False) -> intake.LoadedImage:
-        return intake.load(
+    def load_image(self, slot: ImageSlot, *, full_resolution: bool = False) -> LoadedImage:
+        return load_image(
             self.params, slot, self.account, self.family.limits, full_resolution=full_resolution
         )
 
-    def charge(self, images: Sequence[intake.LoadedImage] = ()) -> Charge:
+    def charge(self, images: Sequence[LoadedImage] = ()) -> Charge:
         """The success step (identity/api/services.py): the call charged, `images` stored and
         named in the result, the history row started; an error here is the call's answer."""
         return call_charge(
             request=self.request._request, context=self.call, account=self.account, images=images
         )
 
-    def charging(self, images: Sequence[intake.LoadedImage] = ()) -> AbstractContextManager[Charge]:
+    def charging(self, images: Sequence[LoadedImage] = ()) -> AbstractContextManager[Charge]:
         """The same, for an endpoint with writes of its own: they go in the `with` body, inside
         the charge's transaction (all or nothing)."""
         return call_charging(
@@ -131,6 +133,8 @@ def as_api_error(exc: BaseException, family: Family, request_id: str) -> ApiErro
         return family.missing(exc.name)
     if isinstance(exc, ImageProblem):
         return family.image_error(exc)
+    if isinstance(exc, PackageRefused):
+        return family.image_error(ImageProblem(ImageProblem.WRONG_PACKAGE, PACKAGE_NAME, exc.reason))
     if isinstance(exc, NotUtf8):
         return family.not_utf8(exc.name, file_name=exc.file_name)
     if isinstance(exc, MethodNotAllowed):
@@ -153,7 +157,7 @@ def as_api_error(exc: BaseException, family: Family, request_id: str) -> ApiErro
 
 
 def analyze(
-    image: intake.LoadedImage,
+    image: LoadedImage,
     *,
     auto_rotate: bool,
     max_faces: int | None,

@@ -30,6 +30,7 @@ class ImageProblem(Exception):
     NO_FACE = "no_face"
     TOO_MANY_FACES = "too_many_faces"
     MISSING = "missing"
+    WRONG_PACKAGE = "wrong_package"  # a liveness package that does not open or validate
 
     def __init__(self, kind: str, image: str, reason: str | None = None) -> None:
         super().__init__(f"{image}: {kind}" + (f" ({reason})" if reason else ""))

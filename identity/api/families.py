@@ -51,7 +51,7 @@ def _error_body(error: ApiError, request_id: str) -> dict[str, object]:
 
 
 # The image problems whose LinkFace answer carries the loader's reason.
-_REASONED_KINDS = (ImageProblem.DOWNLOAD_ERROR, ImageProblem.MISSING)
+_REASONED_KINDS = (ImageProblem.DOWNLOAD_ERROR, ImageProblem.MISSING, ImageProblem.WRONG_PACKAGE)
 
 
 @dataclass(frozen=True)
@@ -153,6 +153,7 @@ _LINKFACE_IMAGE_CODES = {
     ImageProblem.NO_FACE: ("NO_FACE_DETECTED", 400),
     ImageProblem.TOO_MANY_FACES: ("TOO_MANY_FACES", 400),
     ImageProblem.MISSING: ("INVALID_ARGUMENT", 400),
+    ImageProblem.WRONG_PACKAGE: ("WRONG_LIVENESS_DATA", 400),
 }
 _FACEID_IMAGE_CODES = {
     ImageProblem.CORRUPT: ("IMAGE_ERROR_UNSUPPORTED_FORMAT", 400),

@@ -21,6 +21,7 @@ from accounts.models import ApiAccount
 from identity.api import history
 from identity.api.context import CallContext
 from identity.api.errors import Refusal
+from identity.api.images import LoadedImage
 from resources import intake
 from resources.models import StoredImage
 
@@ -37,7 +38,7 @@ def call_charge(
     request: HttpRequest,
     context: CallContext,
     account: ApiAccount,
-    images: Sequence[intake.LoadedImage] = (),
+    images: Sequence[LoadedImage] = (),
 ) -> Charge:
     """Charges the call and stores `images`, for an endpoint with no writes of its own."""
     with call_charging(request=request, context=context, account=account, images=images) as charge:
@@ -51,7 +52,7 @@ def call_charging(
     request: HttpRequest,
     context: CallContext,
     account: ApiAccount,
-    images: Sequence[intake.LoadedImage] = (),
+    images: Sequence[LoadedImage] = (),
 ) -> Iterator[Charge]:
     """Charges the call and stores `images`; the `with` body makes the endpoint's own writes
     in the same transaction, and the history row is started last, once every id is known.
@@ -63,10 +64,7 @@ def call_charging(
             if not accounts.quota_consume(account):
                 raise Refusal("OUT_OF_QUOTA")
             for image in images:
-                saved = intake.store_new(account, image)
-                if image.stored is None:
-                    created.append(saved)
-                charge.stored[image.slot.name] = saved
+                charge.stored[image.slot.name] = image.stored or _store(account, image, created)
             yield charge
             image_ids = [saved.id for saved in charge.stored.values()]
             call_id = history.record_charge(request, context, account, image_ids)
@@ -79,3 +77,17 @@ def call_charging(
         raise
     context.image_ids = image_ids
     context.call_id = call_id
+
+
+def _store(account: ApiAccount, image: LoadedImage, created: list[StoredImage]) -> StoredImage:
+    """Stores an image that came by file or URL, noting it for the clean-up on failure."""
+    saved = intake.store_new(
+        account=account,
+        data=image.data,
+        format=image.format,
+        width=image.image.width,
+        height=image.image.height,
+        source=image.source,
+    )
+    created.append(saved)
+    return saved
