@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from django.http import HttpRequest
 
-if TYPE_CHECKING:
-    from accounts.models import ApiAccount
-    from identity.api.families import Family
+from accounts.models import ApiAccount
+from identity.api.families import Family
 
 # The one attribute the API sets on a request; read and written only through this module.
 _ATTR = "faceportal_call"
