@@ -224,7 +224,7 @@ IN_FLIGHT_LIMIT = timedelta(minutes=10)
 def unanswered_refund(*, now: datetime | None = None, grace: timedelta = IN_FLIGHT_LIMIT) -> int:
     """Gives back the quota of calls charged for an answer that was never sent, and marks
     their history rows UNANSWERED; returns how many. The charge and its row commit together
-    (identity.api.base.ApiView.succeed) and the middleware completes the row only once the
+    (identity.api.services.call_charge) and the middleware completes the row only once the
     answer has been written to the socket, so an incomplete row means no answer left."""
     cutoff = (now or timezone.now()) - grace
     incomplete = ApiCall.objects.filter(status="OK", http_status=0, created_at__lt=cutoff)

@@ -31,7 +31,9 @@ from faceportal.openapi_schemas import (
     linkface_errors,
 )
 from faceportal_capture.package import MAX_FRAME_SIDE, MAX_PACKAGE_PIXELS
-from resources import fetch, intake
+from identity.api import families
+from identity.api.families import ImageLimits
+from resources import fetch
 
 Schema = dict[str, Any]
 MB = 1024 * 1024
@@ -42,9 +44,9 @@ def _figure(value: float) -> str:
     return f"{value:g}"
 
 
-def _image_limits() -> tuple[intake.ImageLimits, intake.ImageLimits]:
+def _image_limits() -> tuple[ImageLimits, ImageLimits]:
     """LinkFace's and FaceID's image limits, as the image loader applies them."""
-    return intake.LINKFACE_LIMITS, intake.FACEID_LIMITS
+    return families.LINKFACE.limits, families.FACEID.limits
 
 
 def numbers() -> dict[str, str]:

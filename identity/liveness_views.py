@@ -14,9 +14,9 @@ from faceengine import get_engine
 from faceengine.liveness import score_capture
 from identity.api.base import ApiView, analyze
 from identity.api.families import json_response
+from identity.api.images import SELFIE
+from identity.api.packages import load_package
 from resources import liveness
-from resources.intake import SELFIE
-from resources.models import LivenessData, StoredImage
 
 
 class ChallengeView(ApiView):
@@ -25,16 +25,10 @@ class ChallengeView(ApiView):
     endpoint = Endpoint.UPLOAD_LIVENESS  # whoever may upload packages may ask for challenges
 
     def post(self, request: Request) -> HttpResponse:
-        issued: dict[str, Any] = {}
-
-        def issue() -> None:
+        with self.charging():
             challenge, key = liveness.challenge_issue(self.account)
-            issued.update(liveness.challenge_body(challenge, key))
-
-        def respond(_stored: dict[str, StoredImage]) -> HttpResponse:
-            return json_response({"request_id": request._request.api_request_id, "status": "OK", **issued})
-
-        return self.succeed([], respond, also=issue)
+        body = liveness.challenge_body(challenge, key)
+        return json_response({"request_id": self.call.request_id, "status": "OK", **body})
 
 
 class UploadLivenessView(ApiView):
@@ -43,18 +37,12 @@ class UploadLivenessView(ApiView):
     endpoint = Endpoint.UPLOAD_LIVENESS
 
     def post(self, request: Request) -> HttpResponse:
-        package = liveness.load(self.params, self.account, file_field="file", url_field="url", id_field=None)
-        saved: list[LivenessData] = []
-
-        def respond(_stored: dict[str, StoredImage]) -> HttpResponse:
-            body = {
-                "request_id": request._request.api_request_id,
-                "status": "OK",
-                "liveness_data_id": saved[0].id,
-            }
-            return json_response(body)
-
-        return self.succeed([], respond, also=lambda: saved.append(liveness.store(self.account, package)))
+        package = load_package(self.params, self.account, file_field="file", url_field="url", id_field=None)
+        with self.charging():
+            saved = liveness.store(self.account, package)
+        return json_response(
+            {"request_id": self.call.request_id, "status": "OK", "liveness_data_id": saved.id}
+        )
 
 
 class LivenessVerificationView(ApiView):
@@ -66,7 +54,7 @@ class LivenessVerificationView(ApiView):
         auto_rotate = self.params.boolean("selfie_auto_rotate")
         verbose = self.params.boolean("verbose")
         selfie = self.load_image(SELFIE)
-        package = liveness.load(
+        package = load_package(
             self.params,
             self.account,
             file_field="liveness_data_file",
@@ -83,21 +71,16 @@ class LivenessVerificationView(ApiView):
         verify = 0.0
         if result.best_face is not None:
             verify = float(get_engine().compare([result.best_face], [selfie_face])[0, 0])
-        saved: list[LivenessData] = []
-
-        def respond(stored: dict[str, StoredImage]) -> HttpResponse:
-            body: dict[str, Any] = {
-                "request_id": request._request.api_request_id,
-                "status": "OK",
-                "hack_score": round(result.hack_score, 6),
-                "verify_score": round(verify, 6),
-                "liveness_data_id": saved[0].id,
-                "image_id": stored["selfie"].id,
-            }
-            if verbose:
-                body["details"] = result.details
-            return json_response(body)
-
-        return self.succeed(
-            [selfie], respond, also=lambda: saved.append(liveness.store(self.account, package))
-        )
+        with self.charging([selfie]) as charge:
+            saved = liveness.store(self.account, package)
+        body: dict[str, Any] = {
+            "request_id": self.call.request_id,
+            "status": "OK",
+            "hack_score": round(result.hack_score, 6),
+            "verify_score": round(verify, 6),
+            "liveness_data_id": saved.id,
+            "image_id": charge.stored[selfie.slot.name].id,
+        }
+        if verbose:
+            body["details"] = result.details
+        return json_response(body)

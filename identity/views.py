@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import time
 from typing import Any
 
 import numpy as np
@@ -21,10 +20,10 @@ from accounts.models import Endpoint
 from faceengine import QUALITY_THRESHOLD, Face, get_engine, mask_eyes
 from faceportal.endpoints import LANDMARK_NAMES
 from identity.api.base import ApiView, analyze
-from identity.api.errors import ApiError
-from identity.api.families import FACEID, family_for_path, json_response
-from resources.intake import SELFIE, ImageSlot, LoadedImage
-from resources.models import StoredImage
+from identity.api.context import call_context
+from identity.api.errors import ApiError, InvalidArgument, Refusal
+from identity.api.families import FACEID, answered, family_for_path, json_response
+from identity.api.images import SELFIE, ImageSlot, LoadedImage
 
 MAX_COMPARE_FACES = 4
 FACE_TOKEN_SALT = "faceportal.face-token"
@@ -75,7 +74,7 @@ class DetectView(ApiView):
         """FaceID's booleans: "1" or "0" (the default); anything else is BAD_ARGUMENTS:<name>."""
         value = self.params.text(name)
         if value not in (None, "0", "1"):
-            raise ApiError(f"BAD_ARGUMENTS:{name}")
+            raise InvalidArgument(name, "must be 1 or 0")
         return value == "1"
 
     def post(self, request: Request) -> HttpResponse:
@@ -86,7 +85,7 @@ class DetectView(ApiView):
                 image = self.load_image(self.slot)
                 faces = analyze(image, auto_rotate=oriented, max_faces=None, embed=False, require_face=False)
         except accounts.ConcurrencyLimitExceeded as exc:
-            raise ApiError("CONCURRENCY_LIMIT_EXCEEDED", 403) from exc
+            raise Refusal("CONCURRENCY_LIMIT_EXCEEDED") from exc
         image_digest = hashlib.sha256(image.data).hexdigest()[:16]
         listed = []
         for index, face in enumerate(faces):
@@ -106,13 +105,13 @@ class DetectView(ApiView):
                 entry["landmarks"] = _landmarks(face, image)
                 entry["pose"] = _pose(face)
             listed.append(entry)
-        started: float = request._request.api_started  # set by the API middleware
+        self.charge()
         body = {
-            "time_used": round((time.perf_counter() - started) * 1000),
-            "request_id": request._request.api_request_id,
+            "time_used": round(self.call.elapsed_ms()),
+            "request_id": self.call.request_id,
             "faces": listed,
         }
-        return self.succeed([], lambda _stored: json_response(body))
+        return json_response(body)
 
 
 class CompareView(ApiView):
@@ -135,24 +134,21 @@ class CompareView(ApiView):
             for image, turn in zip(images, rotate, strict=True)
         ]
         matrix = get_engine().compare(faces[0], faces[1])
-
-        def respond(stored: dict[str, StoredImage]) -> HttpResponse:
-            body: dict[str, Any] = {
-                "request_id": request._request.api_request_id,
-                "status": "OK",
-                "confidences": [[float(value) for value in row] for row in matrix],
-                "max_confidence": float(np.max(matrix)),
-            }
-            for image in images:
-                if image.source != "id":
-                    name = image.slot.name
-                    body[name] = {f"{name}_id": stored[name].id}
-            if verbose:
-                body["faces_one"] = [_box(face) for face in faces[0]]
-                body["faces_two"] = [_box(face) for face in faces[1]]
-            return json_response(body)
-
-        return self.succeed(images, respond)
+        charge = self.charge(images)
+        body: dict[str, Any] = {
+            "request_id": self.call.request_id,
+            "status": "OK",
+            "confidences": [[float(value) for value in row] for row in matrix],
+            "max_confidence": float(np.max(matrix)),
+        }
+        for image in images:
+            if image.source != "id":
+                name = image.slot.name
+                body[name] = {f"{name}_id": charge.stored[name].id}
+        if verbose:
+            body["faces_one"] = [_box(face) for face in faces[0]]
+            body["faces_two"] = [_box(face) for face in faces[1]]
+        return json_response(body)
 
 
 class MaskView(ApiView):
@@ -165,13 +161,8 @@ class MaskView(ApiView):
         faces = analyze(image, auto_rotate=auto_rotate, max_faces=1, embed=False)
         pixels = mask_eyes(image.image.pixels, [faces[0].landmarks]) if mask else image.image.pixels
         content, content_type = _encode_like(pixels, image.format)
-
-        def respond(_stored: dict[str, StoredImage]) -> HttpResponse:
-            response = HttpResponse(content, content_type=content_type)
-            response.api_status = "OK"  # type: ignore[attr-defined]
-            return response
-
-        return self.succeed([], respond)
+        self.charge()
+        return answered(HttpResponse(content, content_type=content_type), "OK")
 
 
 def _encode_like(pixels: np.ndarray, source_format: str) -> tuple[bytes, str]:
@@ -187,5 +178,6 @@ def _encode_like(pixels: np.ndarray, source_format: str) -> tuple[bytes, str]:
 @csrf_exempt
 def api_not_found(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
     family = family_for_path(request.path_info) or FACEID
-    request_id = getattr(request, "api_request_id", None) or family.new_request_id()
+    call = call_context(request)
+    request_id = call.request_id if call is not None else family.new_request_id()
     return family.render(ApiError(family.not_found, 404), request_id)

@@ -6,6 +6,9 @@ liveness master key over the account's api_id and the challenge id. So only this
 can derive it, a package sealed for one account's challenge cannot be opened for another
 account, and a stored package can be opened again later for verification. A package is
 accepted once: the challenge is marked used in the same transaction that stores it.
+
+Refusals are PackageRefused (resources/livenesschecks.py); reading a package from a request
+belongs to the API layer (its packages module), which storage never imports.
 """
 
 from __future__ import annotations
@@ -22,11 +25,8 @@ from django.utils import timezone
 from accounts.models import ApiAccount
 from faceengine.liveness import CaptureFrame, draw_challenge
 from faceportal_capture import liveness_pb2
-from faceportal_capture.package import MAX_PACKAGE_BYTES, PackageError, open_package, read_key_id
-from identity.api.errors import ApiError
-from identity.api.params import Params
-from resources import intake
-from resources.livenesschecks import IMAGE_NAME, check_clock, decoded_frames, wrong
+from faceportal_capture.package import PackageError, open_package, read_key_id
+from resources.livenesschecks import check_clock, decoded_frames, wrong
 from resources.models import LivenessChallenge, LivenessData
 from resources.services import save_with_file
 
@@ -112,32 +112,9 @@ def prompts_of(capture: liveness_pb2.Capture) -> list[float] | None:
     return [marks[action] for action in capture.actions]
 
 
-def load(
-    params: Params, account: ApiAccount, *, file_field: str, url_field: str, id_field: str | None
-) -> AcceptedPackage:
-    """The package of a request, by stored id, file or URL (the vendor's precedence)."""
-    stored_id = params.text(id_field) if id_field else None
-    if stored_id:
-        stored = LivenessData.objects.filter(account=account, id=stored_id.strip().lower()).first()
-        if stored is None:
-            raise wrong("no liveness id found")
-        with stored.file.open("rb") as handle:
-            data = handle.read()
-        capture, frames, challenge = open_for(account, data, fresh=False)
-        return AcceptedPackage(data, capture, frames, challenge, "id", stored)
-    upload = params.file(file_field)
-    if upload is not None:
-        if upload.size and upload.size > MAX_PACKAGE_BYTES:
-            raise wrong(f"package over {MAX_PACKAGE_BYTES} bytes")
-        data, source = upload.read(), "file"
-    else:
-        url = params.text(url_field)
-        if not url:
-            reason = intake.missing_reason(id_field, file_field, url_field)
-            raise ApiError("INVALID_ARGUMENT", image=IMAGE_NAME, reason=reason)
-        data, source = intake.download(url.strip(), IMAGE_NAME, MAX_PACKAGE_BYTES), "url"
-    capture, frames, challenge = open_for(account, data, fresh=True)
-    return AcceptedPackage(data, capture, frames, challenge, source, None)
+def package_find(*, account: ApiAccount, package_id: str) -> LivenessData | None:
+    """The account's own stored package; another account's id is as good as unknown."""
+    return LivenessData.objects.filter(account=account, id=package_id.lower()).first()
 
 
 def store(account: ApiAccount, package: AcceptedPackage) -> LivenessData:

@@ -27,14 +27,20 @@ from faceengine.jpegwork import MAX_SCAN_BLOCKS
 from faceengine.liveness import CaptureFrame
 from faceportal_capture import liveness_pb2
 from faceportal_capture.package import MAX_FRAME_SIDE, MAX_PACKAGE_PIXELS, MIN_FRAME_SIDE
-from identity.api.errors import ApiError
 from resources.models import LivenessChallenge
 
-IMAGE_NAME = "liveness"  # the vendor's name for the package in errors
+
+class PackageRefused(Exception):
+    """A liveness package that does not open, parse or validate; the API names it
+    (WRONG_LIVENESS_DATA), storage only says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
-def wrong(reason: str) -> ApiError:
-    return ApiError("WRONG_LIVENESS_DATA", image=IMAGE_NAME, reason=reason)
+def wrong(reason: str) -> PackageRefused:
+    return PackageRefused(reason)
 
 
 def frame_headers(capture: liveness_pb2.Capture) -> list[ImageHeader]:

@@ -1,20 +1,21 @@
 """The request pipeline shared by every endpoint, on Django REST framework's hooks.
 
 Order, as the contract lists it: UTF-8 check, authentication, permission, rate limit,
-quota still available; the endpoint's work; then, only on success, one call taken from the
-quota atomically and the new images stored, together or not at all. Every refusal, from
-any step, is an exception rendered by `exception_handler` in the family's envelope.
+quota still available; the endpoint's work; then, only on success, the charge
+(identity/api/services.py): one call taken from the quota atomically and the new images
+stored, together or not at all. Every refusal, from any step, is an exception (neutral:
+identity/api/errors.py) rendered by `exception_handler` in the family's envelope.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
-from django.db import transaction
 from django.http import HttpResponse, UnreadablePostError
 from rest_framework.exceptions import MethodNotAllowed, ParseError, UnsupportedMediaType
 from rest_framework.request import Request
@@ -23,14 +24,16 @@ from rest_framework.views import APIView
 from accounts import services as accounts
 from accounts.models import ApiAccount, Endpoint
 from faceengine import Face, NoFaceFound, TooManyFaces, get_engine
+from identity.api.context import CallContext, call_context, call_start
 from identity.api.encoding import NotUtf8
-from identity.api.errors import ApiError, ImageProblem
-from identity.api.families import FACEID, LINKFACE, Family
-from identity.api.history import record_charge
+from identity.api.errors import ApiError, ImageProblem, InvalidArgument, MissingCredential, Refusal
+from identity.api.families import LINKFACE, Family
+from identity.api.images import ImageSlot, LoadedImage, load_image
+from identity.api.packages import IMAGE_NAME as PACKAGE_NAME
 from identity.api.params import Params
 from identity.api.parsers import FormParser, MultiPartParser
-from resources import intake
-from resources.models import StoredImage
+from identity.api.services import Charge, call_charge, call_charging
+from resources.livenesschecks import PackageRefused
 
 log = logging.getLogger("faceportal.api")
 
@@ -48,21 +51,24 @@ class ApiView(APIView):
 
     params: Params
     account: ApiAccount
+    call: CallContext
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
+        # Set by the middleware; a view reached some other way starts its own.
+        self.call = call_context(request._request) or call_start(request._request, self.family)
         if (request.method or "").lower() not in self.http_method_names:  # before credentials
             raise MethodNotAllowed(request.method or "")
         self.params = Params(request, self.family)
         self.params.check_encoding()
         self.account = self._authenticate()
-        request._request.api_account = self.account
+        self.call.account = self.account
         if self.endpoint.value not in (self.account.endpoints or []):
-            raise self._refusal("NO_PERMISSION")
+            raise Refusal("NO_PERMISSION")
         if accounts.rate_limit_exceeded(self.account):
-            raise self._refusal("RATE_LIMIT_EXCEEDED")
+            raise Refusal("RATE_LIMIT_EXCEEDED")
         if not accounts.quota_available(self.account):
-            raise self._refusal("OUT_OF_QUOTA")
+            raise Refusal("OUT_OF_QUOTA")
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple[Any, str]:
         """No negotiation: every answer is the vendor's JSON (or mask's image) whatever `Accept`
@@ -74,70 +80,34 @@ class ApiView(APIView):
     def _authenticate(self) -> ApiAccount:
         api_id = self.params.text(self.family.id_field)
         secret = self.params.text("api_secret")
-        if self.family is FACEID:
-            for name, value in ((self.family.id_field, api_id), ("api_secret", secret)):
-                if not value:
-                    raise ApiError(f"MISSING_ARGUMENTS:{name}")
+        for name, value in ((self.family.id_field, api_id), ("api_secret", secret)):
+            if not value:
+                raise MissingCredential(name)
         try:
             return accounts.authenticate(api_id or "", secret or "")
         except accounts.KeyExpired as exc:
-            if self.family is FACEID:
-                raise ApiError("AUTHORIZATION_ERROR:KEY_EXPIRED", 403) from exc
-            raise ApiError("KEY_EXPIRED", 401, reason=str(exc)) from exc
+            raise Refusal("KEY_EXPIRED", reason=str(exc)) from exc
         except accounts.InvalidCredentials as exc:
-            if self.family is FACEID:
-                raise ApiError("AUTHORIZATION_ERROR", 403) from exc
-            raise ApiError("UNAUTHORIZED", 401) from exc
+            raise Refusal("UNAUTHORIZED") from exc
 
-    def _refusal(self, code: str) -> ApiError:
-        if self.family is FACEID:
-            # FaceID has one throttling code; other refusals qualify AUTHORIZATION_ERROR.
-            if code == "RATE_LIMIT_EXCEEDED":
-                return ApiError("CONCURRENCY_LIMIT_EXCEEDED", 403)
-            return ApiError(f"AUTHORIZATION_ERROR:{code}", 403)
-        return ApiError(code, 403)
+    def load_image(self, slot: ImageSlot, *, full_resolution: bool = False) -> LoadedImage:
+        return load_image(
+            self.params, slot, self.account, self.family.limits, full_resolution=full_resolution
+        )
 
-    def load_image(self, slot: intake.ImageSlot, *, full_resolution: bool = False) -> intake.LoadedImage:
-        limits = intake.FACEID_LIMITS if self.family is FACEID else intake.LINKFACE_LIMITS
-        return intake.load(self.params, slot, self.account, limits, full_resolution=full_resolution)
+    def charge(self, images: Sequence[LoadedImage] = ()) -> Charge:
+        """The success step (identity/api/services.py): the call charged, `images` stored and
+        named in the result, the history row started; an error here is the call's answer."""
+        return call_charge(
+            request=self.request._request, context=self.call, account=self.account, images=images
+        )
 
-    def succeed(
-        self,
-        images: Sequence[intake.LoadedImage],
-        respond: Callable[[dict[str, StoredImage]], HttpResponse],
-        *,
-        also: Callable[[], object] | None = None,
-    ) -> HttpResponse:
-        """Takes the call from the quota and stores the new images, runs `also` (more
-        writes of the endpoint's own) and starts the call's history row, all in one
-        transaction: everything or nothing. The row commits with the charge so that a worker
-        killed before the answer leaves is still on record as charged (the middleware
-        completes the row once the answer is written: identity/api/history.py)."""
-        stored: dict[str, StoredImage] = {}
-        created: list[StoredImage] = []
-        django_request = self.request._request
-        try:
-            with transaction.atomic():
-                if not accounts.quota_consume(self.account):
-                    raise self._refusal("OUT_OF_QUOTA")
-                for image in images:
-                    stored[image.slot.name] = intake.store_new(self.account, image)
-                    if image.stored is None:
-                        created.append(stored[image.slot.name])
-                if also is not None:
-                    also()
-                image_ids = [saved.id for saved in stored.values()]
-                call_id = record_charge(django_request, self.account, image_ids)
-        except BaseException:
-            # The rows were rolled back; the files this call wrote go too (never the files
-            # of images that came by id).
-            for saved in created:
-                if saved.file.name:
-                    saved.file.storage.delete(saved.file.name)
-            raise
-        django_request.api_image_ids = image_ids
-        django_request.api_call_id = call_id
-        return respond(stored)
+    def charging(self, images: Sequence[LoadedImage] = ()) -> AbstractContextManager[Charge]:
+        """The same, for an endpoint with writes of its own: they go in the `with` body, inside
+        the charge's transaction (all or nothing)."""
+        return call_charging(
+            request=self.request._request, context=self.call, account=self.account, images=images
+        )
 
     def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], HttpResponse]:
         return exception_handler
@@ -147,15 +117,24 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse:
     """The one place where a refusal becomes a response."""
     view = context["view"]
     family: Family = getattr(view, "family", LINKFACE)
-    request_id: str = getattr(context["request"]._request, "api_request_id", "") or family.new_request_id()
+    call = call_context(context["request"]._request)
+    request_id = call.request_id if call is not None else family.new_request_id()
     return family.render(as_api_error(exc, family, request_id), request_id)
 
 
 def as_api_error(exc: BaseException, family: Family, request_id: str) -> ApiError:
     if isinstance(exc, ApiError):
         return exc
+    if isinstance(exc, Refusal):
+        return family.refused(exc.code, exc.reason)
+    if isinstance(exc, InvalidArgument):
+        return family.invalid(exc.name, exc.reason)
+    if isinstance(exc, MissingCredential):
+        return family.missing(exc.name)
     if isinstance(exc, ImageProblem):
         return family.image_error(exc)
+    if isinstance(exc, PackageRefused):
+        return family.image_error(ImageProblem(ImageProblem.WRONG_PACKAGE, PACKAGE_NAME, exc.reason))
     if isinstance(exc, NotUtf8):
         return family.not_utf8(exc.name, file_name=exc.file_name)
     if isinstance(exc, MethodNotAllowed):
@@ -164,8 +143,6 @@ def as_api_error(exc: BaseException, family: Family, request_id: str) -> ApiErro
         return family.malformed("request body could not be read")
     # A body that cannot be read: not multipart/form-urlencoded, broken, too many fields.
     if isinstance(exc, (ParseError, UnsupportedMediaType, SuspiciousOperation)):
-        if family is FACEID:
-            return ApiError("BAD_ARGUMENTS:body")
         if isinstance(exc, TooManyFieldsSent):
             reason = f"too many parameters (at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS})"
         elif isinstance(exc, TooManyFilesSent):
@@ -174,13 +151,13 @@ def as_api_error(exc: BaseException, family: Family, request_id: str) -> ApiErro
             reason = str(exc) or "malformed request"
         else:
             reason = "request body must be multipart/form-data or form-urlencoded"
-        return ApiError("INVALID_ARGUMENT", reason=reason)
+        return family.malformed(reason)
     log.error("internal error in request %s", request_id, exc_info=exc)
     return ApiError("INTERNAL_ERROR", 500)
 
 
 def analyze(
-    image: intake.LoadedImage,
+    image: LoadedImage,
     *,
     auto_rotate: bool,
     max_faces: int | None,

@@ -30,9 +30,37 @@ class ImageProblem(Exception):
     NO_FACE = "no_face"
     TOO_MANY_FACES = "too_many_faces"
     MISSING = "missing"
+    WRONG_PACKAGE = "wrong_package"  # a liveness package that does not open or validate
 
     def __init__(self, kind: str, image: str, reason: str | None = None) -> None:
         super().__init__(f"{image}: {kind}" + (f" ({reason})" if reason else ""))
         self.kind = kind
         self.image = image
         self.reason = reason
+
+
+class Refusal(Exception):
+    """A call the account may not make now, by its LinkFace code (NO_PERMISSION,
+    RATE_LIMIT_EXCEEDED, OUT_OF_QUOTA, UNAUTHORIZED, KEY_EXPIRED); each family names it."""
+
+    def __init__(self, code: str, reason: str | None = None) -> None:
+        super().__init__(code if reason is None else f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+
+
+class InvalidArgument(Exception):
+    """A parameter given wrongly: `reason` in the vendor's words, for the families that say it."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"argument '{name}': {reason}")
+        self.name = name
+        self.reason = reason
+
+
+class MissingCredential(Exception):
+    """A credential (`api_id`, `api_key`, `api_secret`) absent or blank."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name

@@ -1,10 +1,10 @@
 """The call history row of an API call: started with the charge, completed with the answer.
 
 A successful call's row is inserted in the same transaction that takes its quota
-(`ApiView.succeed`), so that every charge is on record even when the worker dies before the
-answer leaves; the middleware fills in what only the answer knows once the WSGI server has
-written the answer (response.close()). Refused calls, which charge nothing, get their row
-then too. A charged row left incomplete therefore means no answer left, and
+(identity/api/services.py, call_charge), so that every charge is on record even when the
+worker dies before the answer leaves; the middleware fills in what only the answer knows
+once the WSGI server has written the answer (response.close()). Refused calls, which charge
+nothing, get their row then too. A charged row left incomplete therefore means no answer left, and
 `accounts.services.unanswered_refund` gives that charge back.
 """
 
@@ -14,6 +14,7 @@ from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, QueryDict
 
 from accounts.models import ApiAccount, ApiCall
+from identity.api.context import CallContext
 
 MASKED = "********"
 MAX_PARAMS = 50
@@ -84,13 +85,15 @@ def _common(request: HttpRequest) -> dict[str, object]:
     }
 
 
-def record_charge(request: HttpRequest, account: ApiAccount, image_ids: list[str]) -> int:
+def record_charge(
+    request: HttpRequest, context: CallContext, account: ApiAccount, image_ids: list[str]
+) -> int:
     """The row of a call being charged, as "OK" until its answer says otherwise, with no HTTP
     status until then (accounts.services.unanswered_refund looks for rows left so); returns its id."""
     call = ApiCall.objects.create(
         account=account,
         endpoint=endpoint_of(request, "unknown"),
-        request_id=request.api_request_id,  # type: ignore[attr-defined]
+        request_id=context.request_id,
         status="OK",
         http_status=0,
         latency_ms=0,
@@ -101,10 +104,17 @@ def record_charge(request: HttpRequest, account: ApiAccount, image_ids: list[str
 
 
 def record_answer(
-    request: HttpRequest, response: HttpResponse, *, endpoint: str, status: str, latency_ms: float, size: int
+    request: HttpRequest,
+    context: CallContext,
+    response: HttpResponse,
+    *,
+    endpoint: str,
+    status: str,
+    latency_ms: float,
+    size: int,
 ) -> None:
     fields = {
-        "account": getattr(request, "api_account", None),
+        "account": context.account,
         "endpoint": endpoint,
         "status": status,
         "http_status": response.status_code,
@@ -112,9 +122,9 @@ def record_answer(
         "request_bytes": size,
         "response_bytes": len(response.content) if not response.streaming else 0,
         "response_body": _body_of(response),
-        "image_ids": getattr(request, "api_image_ids", []),
+        "image_ids": context.image_ids,
         **_common(request),
     }
-    charged = getattr(request, "api_call_id", None)
+    charged = context.call_id
     if charged is None or not ApiCall.objects.filter(pk=charged).update(**fields):
-        ApiCall.objects.create(request_id=request.api_request_id, **fields)  # type: ignore[attr-defined]
+        ApiCall.objects.create(request_id=context.request_id, **fields)

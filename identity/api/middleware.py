@@ -14,18 +14,17 @@ import codecs
 import io
 import logging
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse
 
 from faceportal import metrics
 from identity.api import history
-from identity.api.families import FACEID, Family, family_for_path
+from identity.api.context import CallContext, call_context, call_start
+from identity.api.families import Family, answer_status, family_for_path
 
 log = logging.getLogger("faceportal.api")
 # Where Django itself reports a bad Host, so that operators find it in the usual place.
@@ -47,25 +46,18 @@ class ApiMiddleware:
         family = family_for_path(request.path_info)
         if family is None:
             return self.get_response(request)
-        started = time.perf_counter()
-        request_id = family.new_request_id()
-        request.api_request_id = request_id  # type: ignore[attr-defined]
-        request.api_started = started  # type: ignore[attr-defined]
-        request.api_account = None  # type: ignore[attr-defined]
-        request.api_image_ids = []  # type: ignore[attr-defined]
+        call = call_start(request, family)
         if request.encoding and codecs.lookup(request.encoding).name != "utf-8":
             # The API's parameters are UTF-8 (the contract's rule, identity/api/encoding.py)
             # whatever charset a Content-Type names: Django would decode them by it.
             request.encoding = "utf-8"
-        limit = settings.FACEID_MAX_BODY if family is FACEID else settings.LINKFACE_MAX_BODY
-        response = self._answer(request, family, request_id, limit)
+        response = self._answer(request, family, call.request_id, family.max_body)
         _drain(request)
-        response["X-Request-Id"] = request_id
+        response["X-Request-Id"] = call.request_id
         if not response.streaming and not response.has_header("Content-Length"):
             # As CommonMiddleware gives the answers that pass through it; not the ones made here.
             response["Content-Length"] = str(len(response.content))
-        latency_ms = (time.perf_counter() - started) * 1000
-        _record(request, response, family.name, request_id, latency_ms, _content_length(request))
+        _record(request, call, response, call.elapsed_ms(), _content_length(request))
         return response
 
     def _answer(self, request: HttpRequest, family: Family, request_id: str, limit: int) -> HttpResponse:
@@ -85,7 +77,7 @@ class ApiMiddleware:
         if _content_length(request) > limit:  # refused before reading a byte of it
             return family.render(family.body_too_big(limit), request_id)
         response = self.get_response(request)
-        if hasattr(response, "api_status") or response.status_code < 300:
+        if answer_status(response) is not None or response.status_code < 300:
             return response
         error = family.for_django_status(response.status_code, limit)
         if error.http_status == 500 and response.status_code != 500:
@@ -96,9 +88,9 @@ class ApiMiddleware:
 def _log_uncaught(sender: object, request: HttpRequest | None = None, **kwargs: Any) -> None:
     """Django's own report of an exception outside a view goes to a logger that production
     configurations leave silent; API calls get theirs here, with the request id."""
-    request_id = getattr(request, "api_request_id", None)
-    if request_id:
-        log.error("internal error in request %s", request_id, exc_info=sys.exc_info())
+    call = call_context(request) if request is not None else None
+    if call is not None:
+        log.error("internal error in request %s", call.request_id, exc_info=sys.exc_info())
 
 
 got_request_exception.connect(_log_uncaught, dispatch_uid="faceportal.api.log_uncaught")
@@ -148,12 +140,13 @@ def _take_unsized_body(request: HttpRequest, limit: int) -> bool:
 
 
 def _record(
-    request: HttpRequest, response: HttpResponse, family: str, request_id: str, latency_ms: float, size: int
+    request: HttpRequest, call: CallContext, response: HttpResponse, latency_ms: float, size: int
 ) -> None:
-    endpoint = history.endpoint_of(request, family)
-    # Every API response is made by json_response or Family.render, which set api_status.
-    status = str(getattr(response, "api_status", "OK" if response.status_code < 400 else "ERROR"))
-    account = getattr(request, "api_account", None)
+    endpoint = history.endpoint_of(request, call.family.name)
+    request_id = call.request_id
+    # Every API response is made by json_response or Family.render, which set its status.
+    status = answer_status(response) or ("OK" if response.status_code < 400 else "ERROR")
+    account = call.account
     log.info(
         "api call %s %s %s",
         endpoint,
@@ -173,7 +166,7 @@ def _record(
     def complete_history() -> None:
         try:
             history.record_answer(
-                request, response, endpoint=endpoint, status=status, latency_ms=latency_ms, size=size
+                request, call, response, endpoint=endpoint, status=status, latency_ms=latency_ms, size=size
             )
         except Exception:  # history must never turn an answer into an error
             log.exception("could not record call %s", request_id)

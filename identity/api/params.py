@@ -1,8 +1,9 @@
 """Reading request parameters the way the vendors do, with their error codes.
 
-Credentials may come in the query string or the form (LinkFace); everything else comes
-from the form. A parameter given twice is refused rather than guessed at, and a value that
-is not valid UTF-8 is refused before anything else is looked at.
+Parameters come from the form, and for the families that read it (LinkFace) from the query
+string too; credentials also from the headers a family names. A parameter given twice is
+refused rather than guessed at, and a value that is not valid UTF-8 is refused before
+anything else is looked at. Errors are neutral (InvalidArgument); the family names them.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from django.http import QueryDict
 from rest_framework.request import Request
 
 from identity.api.encoding import NotUtf8, first_non_utf8
-from identity.api.errors import ApiError
-from identity.api.families import FACEID, Family
+from identity.api.errors import InvalidArgument
+from identity.api.families import Family
 
 TRUE_WORDS = {"true", "1", "yes"}
 FALSE_WORDS = {"false", "0", "no"}
@@ -27,13 +28,8 @@ class Params:
         # With no body DRF gives a plain dict; treat it as an empty form.
         self.form = data if isinstance(data, QueryDict) else QueryDict()
 
-    def _invalid(self, name: str, reason: str) -> ApiError:
-        if self.family is FACEID:
-            return ApiError(f"BAD_ARGUMENTS:{name}")
-        return ApiError("INVALID_ARGUMENT", reason=f"argument '{name}': {reason}")
-
     def check_encoding(self) -> None:
-        """ENCODING_ERROR (FaceID: BAD_ARGUMENTS:<key>) for a query-string parameter that is
+        """NotUtf8 (the family names it: ENCODING_ERROR, ...) for a query-string parameter that is
         not UTF-8, judged on the raw bytes (the WSGI server hands them over as Latin-1). The
         body was judged the same way while it was parsed (identity/api/parsers.py)."""
         raw = self.request._request.META.get("QUERY_STRING", "").encode("latin-1", "replace")
@@ -43,11 +39,14 @@ class Params:
 
     def _values(self, name: str) -> list[object]:
         values: list[object] = []
-        if self.family is not FACEID:
+        header = self.family.credential_headers.get(name)
+        if header is not None and header in self.request._request.META:
+            values.append(self.request._request.META[header])
+        if self.family.reads_query:
             values += self.request.query_params.getlist(name)
         values += self.form.getlist(name)
         if len(values) > 1:
-            raise self._invalid(name, "given more than once")
+            raise InvalidArgument(name, "given more than once")
         return values
 
     def text(self, name: str) -> str | None:
@@ -56,7 +55,7 @@ class Params:
             return None
         value = values[0]
         if not isinstance(value, str):
-            raise self._invalid(name, "must be text, not a file")
+            raise InvalidArgument(name, "must be text, not a file")
         return value
 
     def file(self, name: str) -> UploadedFile | None:
@@ -65,7 +64,7 @@ class Params:
             return None
         value = values[0]
         if not isinstance(value, UploadedFile):
-            raise self._invalid(name, "must be a file upload")
+            raise InvalidArgument(name, "must be a file upload")
         return value
 
     def boolean(self, name: str, default: bool = False) -> bool:
@@ -77,7 +76,7 @@ class Params:
             return True
         if word in FALSE_WORDS:
             return False
-        raise self._invalid(name, "must be true or false")
+        raise InvalidArgument(name, "must be true or false")
 
     def present(self, name: str) -> bool:
         return bool(self._values(name))
