@@ -1,6 +1,8 @@
-"""Who may import whom, read from the source (no import is run): the portal imports neither the
-engine nor the lab nor any admin module (importing an admin module registers admins), accounts
-imports neither the engine nor the lab, and storage never imports the portal.
+"""Who may import whom (docs/architecture.md), read from the source (no import is run): the
+engine imports no Django and no app; the lab is imported by no serving module; the portal
+imports neither the engine nor the lab nor any admin module (importing an admin module
+registers admins); accounts imports neither the engine nor the lab; storage never imports the
+portal or the API.
 
 Every import counts, function-level ones included: a late import is still a dependency.
 """
@@ -69,3 +71,21 @@ def test_accounts_imports_no_engine() -> None:
 
 def test_storage_never_imports_the_portal() -> None:
     assert offending("resources", ("portal",)) == []
+
+
+APPS = ("accounts", "faceportal", "identity", "portal", "resources")
+
+
+def test_the_engine_imports_no_django_and_no_app() -> None:
+    assert offending("faceengine", ("django", "rest_framework", "facelab", *APPS)) == []
+
+
+def test_the_lab_is_imported_by_no_serving_module() -> None:
+    # The management commands are the offline tools' front door, not serving code.
+    for package in APPS:
+        found = [line for line in offending(package, ("facelab",)) if "/management/commands/" not in line]
+        assert found == [], package
+
+
+def test_storage_never_imports_the_api() -> None:
+    assert offending("resources", ("identity",)) == []
