@@ -9,12 +9,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from django.utils import timezone
 
 from accounts.models import ApiAccount, ApiCall
 from accounts.services import IN_FLIGHT_LIMIT, UNANSWERED, unanswered_refund
-from tests.api.conftest import Api, nothing_left_behind, upload
+from tests.api.conftest import Api, nothing_left_behind, raw_upload, upload
+from tests.conftest import encode, pixels
 
 COMPARE = "/identity/compare_faces_in_two_images"
 
@@ -143,9 +145,29 @@ def test_a_bad_boolean_is_an_invalid_argument(api: Api, value: str) -> None:
     assert response.json()["status"] == "INVALID_ARGUMENT"
 
 
-@pytest.mark.parametrize("value", ["TRUE", "Yes", "1", "false", "NO", "0"])
-def test_booleans_accept_the_vendor_words_in_any_case(api: Api, value: str) -> None:
-    assert api.linkface(COMPARE, {**compare_fields(), "image_two_auto_rotate": value}).status_code == 200
+@pytest.mark.parametrize(
+    ("value", "meant"),
+    [("TRUE", True), ("Yes", True), ("1", True), ("false", False), ("NO", False), ("0", False)],
+)
+def test_booleans_accept_the_vendor_words_in_any_case(api: Api, value: str, meant: bool) -> None:
+    """The word is read as meant: verbose adds the faces, auto_rotate turns an upside-down one
+    (BlazeFace alone also "finds" it, with keypoints placed as if upright)."""
+    upside_down = np.ascontiguousarray(np.rot90(pixels("grace_hopper"), k=2))
+
+    def compare(**flags: str) -> dict[str, Any]:
+        fields = {
+            "image_one_file": upload("grace_hopper"),
+            "image_two_file": raw_upload(encode(upside_down, "JPEG", quality=92)),
+            **flags,
+        }
+        response = api.linkface(COMPARE, fields)
+        assert response.status_code == 200
+        return dict(response.json())
+
+    assert ("faces_one" in compare(verbose=value)) is meant
+    turned = compare(image_two_auto_rotate=value, verbose="true")
+    assert (turned["faces_two"][0]["orientation"] == 180) is meant
+    assert (turned["max_confidence"] > 0.9) is meant
 
 
 def test_a_json_body_is_an_invalid_argument(api: Api) -> None:
