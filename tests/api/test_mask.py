@@ -18,6 +18,10 @@ from tests.engine.test_masking import band_mask
 MASK = "/identity/mask_selfie_image"
 
 
+def decode_upload(uploaded: object) -> np.ndarray:
+    return np.asarray(Image.open(uploaded).convert("RGB"))  # type: ignore[arg-type]
+
+
 def returned_pixels(response: object) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB"))  # type: ignore[attr-defined]
 
@@ -39,10 +43,18 @@ def test_a_png_selfie_comes_back_png_with_only_the_eyes_covered(
     nothing_left_behind(api.account, quota_used=1)
 
 
-def test_a_jpeg_selfie_comes_back_jpeg(api: Api) -> None:
+def test_a_jpeg_selfie_comes_back_jpeg(api: Api, engine: object) -> None:
     response = api.linkface(MASK, {"selfie_file": upload("astronaut"), "mask_eye": "1"})
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
-    assert returned_pixels(response).shape == (512, 512, 3)
+    masked = returned_pixels(response).astype(int)
+    assert masked.shape == (512, 512, 3)
+    # JPEG blurs the band's edges: inside it the pixels are the band's colour, give or take.
+    sent = decode_upload(upload("astronaut"))
+    face = engine.analyze(from_array(sent), embed=False)[0]  # type: ignore[attr-defined]
+    covered = band_mask(sent.shape, eye_band(face.landmarks))
+    inside = np.abs(masked[covered] - np.asarray(BAND_COLOUR)).max(axis=1)
+    assert np.median(inside) <= 8
+    assert np.abs(sent.astype(int)[covered] - np.asarray(BAND_COLOUR)).max(axis=1).mean() > 40
 
 
 def test_without_mask_eye_the_image_is_unchanged(api: Api) -> None:
@@ -111,13 +123,20 @@ def test_mask_eye_must_be_a_boolean(api: Api, value: str) -> None:
     )
 
 
-def test_a_selfie_stored_by_an_earlier_call_is_masked_by_id(api: Api) -> None:
+def test_a_selfie_stored_by_an_earlier_call_is_masked_by_id(api: Api, engine: object) -> None:
     stored = api.linkface(
         "/identity/compare_faces_in_two_images",
         {"image_one_file": upload("grace_hopper", "PNG"), "image_two_file": upload("astronaut")},
     ).json()["image_one"]["image_one_id"]
     response = api.linkface(MASK, {"selfie_image_id": stored, "mask_eye": "true"})
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    # The stored image's eyes are covered, and nothing else changed.
+    original = pixels("grace_hopper")
+    masked = returned_pixels(response)
+    face = engine.analyze(from_array(original), embed=False)[0]  # type: ignore[attr-defined]
+    covered = band_mask(original.shape, eye_band(face.landmarks))
+    assert covered.any() and np.all(masked[covered] == BAND_COLOUR)
+    assert np.array_equal(masked[~covered], original[~covered])
 
 
 def test_an_unknown_selfie_id_does_not_exist(api: Api) -> None:
