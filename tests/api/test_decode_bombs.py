@@ -98,6 +98,7 @@ FRAME_BOMBS = {
 }
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("name", sorted(FRAME_BOMBS))
 def test_a_liveness_frame_answers_each_jpeg_bomb_with_a_reason(
     api: Api, isolated: Path, files: dict[str, bytes], name: str

@@ -8,6 +8,7 @@ import struct
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.api.conftest import Api, nothing_left_behind, raw_upload, upload
@@ -51,6 +52,7 @@ def tiff_declaring(width: int, height: int) -> bytes:
     return header + ifd + struct.pack("<I", 0)
 
 
+@pytest.mark.models
 def test_a_png_decompression_bomb_is_refused(api: Api, isolated: Path) -> None:
     body = compare_with(api, png_declaring(50000, 50000), "bomb.png")
     assert (body["status"], body["image"]) == ("INVALID_IMAGE_FORMAT_OR_SIZE", "image_one")
@@ -58,6 +60,7 @@ def test_a_png_decompression_bomb_is_refused(api: Api, isolated: Path) -> None:
     still_answers(api)
 
 
+@pytest.mark.models
 def test_a_tiff_declaring_a_huge_size_is_refused(api: Api, isolated: Path) -> None:
     body = compare_with(api, tiff_declaring(200000, 200000), "huge.tif")
     assert body["status"] == "INVALID_IMAGE_FORMAT_OR_SIZE"
@@ -71,6 +74,7 @@ def test_a_tiff_declaring_more_data_than_it_has_is_corrupt(api: Api, isolated: P
     nothing_left_behind(api.account)
 
 
+@pytest.mark.models
 def test_a_gif_with_thousands_of_frames_uses_the_first(api: Api) -> None:
     first = (
         Image.fromarray(pixels("astronaut")).resize((256, 256)).convert("P", palette=Image.Palette.ADAPTIVE)
@@ -92,6 +96,7 @@ def test_an_empty_upload_is_corrupt(api: Api, isolated: Path) -> None:
     nothing_left_behind(api.account)
 
 
+@pytest.mark.models
 def test_a_truncated_png_is_corrupt(api: Api, isolated: Path) -> None:
     buffer = io.BytesIO()
     Image.fromarray(pixels("astronaut")).save(buffer, "PNG")
@@ -105,6 +110,7 @@ def test_random_bytes_named_like_an_image_are_corrupt(api: Api) -> None:
     assert compare_with(api, b"\xff\xd8\xff\xe0" + noise, "noise.jpg")["status"] == "CORRUPT_IMAGE"
 
 
+@pytest.mark.models
 def test_a_malformed_multipart_body_is_an_invalid_argument(api: Api) -> None:
     body = b'--boundary\r\nContent-Disposition: form-data; name="image_one_file"; filename="a.jpg"\r\n\r\nabc'
     response = api.client.post(

@@ -175,6 +175,7 @@ def test_a_missing_package_names_the_fields(api: Api) -> None:
     assert (body["status"], body["reason"]) == ("INVALID_ARGUMENT", "must specify 'file' or 'url' argument")
 
 
+@pytest.mark.models
 def test_verification_of_a_photo_held_up_flags_an_attack_of_the_right_person(
     api: Api, isolated: Path
 ) -> None:
@@ -197,6 +198,7 @@ def test_verification_of_a_photo_held_up_flags_an_attack_of_the_right_person(
     assert StoredImage.objects.filter(id=body["image_id"], account=api.account).exists()
 
 
+@pytest.mark.models
 def test_verification_against_another_person_scores_low(api: Api) -> None:
     data, _ = package_for(api)
     body = api.linkface(
@@ -206,6 +208,7 @@ def test_verification_against_another_person_scores_low(api: Api) -> None:
     assert LivenessData.objects.filter(id=body["liveness_data_id"]).exists()  # stored by this call
 
 
+@pytest.mark.models
 def test_verbose_verification_explains_every_cue(api: Api) -> None:
     data, _ = package_for(api)
     body = api.linkface(
@@ -227,6 +230,7 @@ def test_an_unknown_liveness_id_is_reported(api: Api, isolated: Path) -> None:
     assert StoredImage.objects.count() == 0
 
 
+@pytest.mark.models
 def test_a_selfie_without_a_face_is_reported(api: Api) -> None:
     data, _ = package_for(api)
     body = api.linkface(
@@ -347,6 +351,7 @@ def test_a_device_clock_a_little_off_is_accepted(api: Api) -> None:
     assert upload_started_at(api, now_ms() + 15_000)["status"] == "OK"  # 15 s ahead
 
 
+@pytest.mark.models
 def test_a_first_frame_long_after_the_start_fails_the_timestamps_cue(api: Api) -> None:
     data = upload_started_at(api, now_ms() - 9_000, first_frame=8.0)
     body = api.linkface(

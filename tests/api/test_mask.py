@@ -57,12 +57,14 @@ def test_a_jpeg_selfie_comes_back_jpeg(api: Api, engine: object) -> None:
     assert np.abs(sent.astype(int)[covered] - np.asarray(BAND_COLOUR)).max(axis=1).mean() > 40
 
 
+@pytest.mark.models
 def test_without_mask_eye_the_image_is_unchanged(api: Api) -> None:
     original = pixels("grace_hopper")
     response = api.linkface(MASK, {"selfie_file": raw_upload(encode(original, "PNG"), "s.png")})
     assert np.array_equal(returned_pixels(response), original)
 
 
+@pytest.mark.models
 def test_other_formats_come_back_as_jpeg(api: Api) -> None:
     response = api.linkface(
         MASK, {"selfie_file": upload("astronaut", "BMP", filename="s.bmp"), "mask_eye": "true"}
@@ -70,6 +72,7 @@ def test_other_formats_come_back_as_jpeg(api: Api) -> None:
     assert response["Content-Type"] == "image/jpeg"
 
 
+@pytest.mark.models
 def test_exif_orientation_is_applied_to_the_result(api: Api) -> None:
     image = Image.fromarray(pixels("astronaut")[:, :400])
     exif = Image.Exif()
@@ -80,6 +83,7 @@ def test_exif_orientation_is_applied_to_the_result(api: Api) -> None:
     assert returned_pixels(response).shape == (400, 512, 3)
 
 
+@pytest.mark.models
 def test_a_large_selfie_is_masked_at_full_resolution(api: Api) -> None:
     big = np.asarray(Image.fromarray(pixels("grace_hopper")).resize((2048, 2400)))
     response = api.linkface(
@@ -90,6 +94,7 @@ def test_a_large_selfie_is_masked_at_full_resolution(api: Api) -> None:
     assert (masked.reshape(-1, 3) == 0).all(axis=1).mean() > 0.005  # a real band, at full scale
 
 
+@pytest.mark.models
 def test_two_people_are_too_many(api: Api, isolated: Path) -> None:
     pair = np.ascontiguousarray(np.hstack([pixels("astronaut"), pixels("astronaut")]))
     body = api.linkface(
@@ -99,6 +104,7 @@ def test_two_people_are_too_many(api: Api, isolated: Path) -> None:
     nothing_left_behind(api.account)
 
 
+@pytest.mark.models
 def test_no_face_is_reported(api: Api) -> None:
     body = api.linkface(MASK, {"selfie_file": upload("chelsea"), "mask_eye": "true"}).json()
     assert (body["status"], body["image"]) == ("NO_FACE_DETECTED", "selfie")

@@ -15,6 +15,8 @@ import pytest
 from ops.faults import HANG_LIMIT, Bench, FaultRun, Outcome, bench_on_services, redis_stopped, storage_stopped
 from ops.services import running_services, services_expected, services_problem
 
+pytestmark = [pytest.mark.services, pytest.mark.models, pytest.mark.slow]
+
 
 @pytest.fixture(scope="module")
 def bench() -> Iterator[Bench]:

@@ -21,6 +21,8 @@ from ops.load import multipart
 from ops.server import manage
 from tests.conftest import encode, pixels
 
+pytestmark = [pytest.mark.models, pytest.mark.slow]
+
 
 def free_port() -> int:
     with socket.socket() as sock:

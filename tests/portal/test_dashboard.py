@@ -423,6 +423,7 @@ def test_the_number_of_queries_does_not_grow_with_the_calls(
     assert ApiCall.objects.count() == 2000
 
 
+@pytest.mark.slow
 def test_render_time_with_ten_thousand_calls(alice: Client) -> None:
     """Prints the figures; a timed assertion would only measure the machine's load."""
     account, _ = key_of("alice")
