@@ -19,6 +19,9 @@ from facelab.modelprep.prepare import ensure_models
 from facelab.testdata import photo_bytes
 from tests import storage
 
+# Helper modules that assert, with pytest's detailed messages like the tests themselves.
+pytest.register_assert_rewrite("tests.api.helpers", "tests.images")
+
 TESTS = Path(__file__).resolve().parent
 # Marks every test of a folder carries.
 FOLDER_MARKS = {"browser": ("browser",)}

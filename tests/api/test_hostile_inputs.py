@@ -12,8 +12,9 @@ import pytest
 from PIL import Image
 
 from tests.api.conftest import Api, nothing_left_behind, raw_upload, upload
+from tests.api.helpers import still_answers
 from tests.conftest import encode, pixels
-from tests.engine.test_imageio import png_declaring
+from tests.images import png_declaring
 
 COMPARE = "/identity/compare_faces_in_two_images"
 
@@ -24,11 +25,6 @@ def compare_with(api: Api, data: bytes, filename: str) -> dict[str, object]:
     )
     assert response.status_code in (200, 400), response.content
     return dict(response.json())
-
-
-def still_answers(api: Api) -> None:
-    fields = {"image_one_file": upload("astronaut"), "image_two_file": upload("astronaut")}
-    assert api.linkface(COMPARE, fields).status_code == 200
 
 
 def tiff_declaring(width: int, height: int) -> bytes:

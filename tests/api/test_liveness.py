@@ -21,30 +21,9 @@ from faceportal_capture.package import seal
 from resources.liveness import challenge_key
 from resources.models import LivenessChallenge, LivenessData, StoredImage
 from tests.api.conftest import Api, raw_upload, upload
+from tests.api.helpers import CHALLENGE, UPLOAD, VERIFY, new_challenge, package_for, photo_frames
 from tests.capture.conftest import raw_package
-from tests.conftest import pixels
 from tests.storage import stored_files
-
-CHALLENGE = "/resources/liveness_challenge"
-UPLOAD = "/resources/upload_liveness_data"
-VERIFY = "/identity/liveness_selfie_verification"
-
-
-def new_challenge(api: Api) -> Challenge:
-    response = api.linkface(CHALLENGE, {})
-    assert response.status_code == 200, response.content
-    return Challenge.from_json(response.content.decode())
-
-
-def photo_frames(name: str = "grace_hopper", count: int = 12) -> list[tuple[np.ndarray, float]]:
-    """One photo held still: the simplest attack, and a well-formed package."""
-    image = pixels(name)
-    return [(image, i / 10) for i in range(count)]
-
-
-def package_for(api: Api, **kwargs: Any) -> tuple[bytes, Challenge]:
-    challenge = new_challenge(api)
-    return build_package(photo_frames(**kwargs), challenge), challenge
 
 
 def upload_package(api: Api, data: bytes) -> Any:

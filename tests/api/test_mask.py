@@ -13,7 +13,7 @@ from faceengine import from_array
 from faceengine.masking import BAND_COLOUR, eye_band
 from tests.api.conftest import Api, nothing_left_behind, raw_upload, upload
 from tests.conftest import encode, pixels
-from tests.engine.test_masking import band_mask
+from tests.images import band_mask
 
 MASK = "/identity/mask_selfie_image"
 

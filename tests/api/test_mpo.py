@@ -14,7 +14,7 @@ from faceportal_capture.build import build_capture
 from faceportal_capture.package import seal
 from resources.models import StoredImage
 from tests.api.conftest import Api, raw_upload, upload
-from tests.api.test_liveness import UPLOAD, VERIFY, new_challenge, photo_frames
+from tests.api.helpers import UPLOAD, VERIFY, new_challenge, photo_frames
 from tests.conftest import pixels
 
 pytestmark = pytest.mark.models
