@@ -122,7 +122,10 @@ def test_sides_over_4096_are_an_invalid_size(api: Api) -> None:
 def test_4096_sides_are_accepted(api: Api) -> None:
     buffer = io.BytesIO()
     Image.new("L", (4096, 16)).save(buffer, "PNG")
-    assert api.faceid({"image": raw_upload(buffer.getvalue(), "wide.png")}).status_code == 200
+    response = api.faceid({"image": raw_upload(buffer.getvalue(), "wide.png")})
+    assert response.status_code == 200 and response.json()["faces"] == []  # analysed: a blank strip
+    api.account.refresh_from_db()
+    assert api.account.quota_used == 1
 
 
 def test_a_body_over_2_mb_is_413_plain_text(api: Api, isolated: Path) -> None:

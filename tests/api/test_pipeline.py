@@ -27,8 +27,13 @@ def compare_fields() -> dict[str, Any]:
 
 @pytest.mark.models
 def test_credentials_work_in_the_query_string_and_in_the_form(api: Api) -> None:
-    assert api.linkface(COMPARE, compare_fields(), query=True).status_code == 200
-    assert api.linkface(COMPARE, compare_fields(), query=False).status_code == 200
+    for query in (True, False):
+        response = api.linkface(COMPARE, compare_fields(), query=query)
+        assert response.status_code == 200 and response.json()["status"] == "OK", query
+        assert response.json()["max_confidence"] > 0.9  # the same photo twice: the call did its work
+    api.account.refresh_from_db()
+    assert api.account.quota_used == 2
+    assert list(ApiCall.objects.values_list("account", "status")) == [(api.account.pk, "OK")] * 2
 
 
 @pytest.mark.parametrize("secret", ["wrong", ""])
