@@ -1,12 +1,15 @@
-"""Shared fixtures: one engine (real models) for the whole run, and package photos."""
+"""Shared fixtures: one engine (real models) for the whole run, and package photos; the
+markers (pyproject.toml) applied by directory and fixture, and checked for `models`."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnxruntime
 import pytest
 from PIL import Image
 
@@ -15,6 +18,49 @@ from faceengine.imageio import DecodedImage
 from facelab.modelprep.prepare import ensure_models
 from facelab.testdata import photo_bytes
 from tests import storage
+
+# Helper modules that assert, with pytest's detailed messages like the tests themselves.
+pytest.register_assert_rewrite("tests.api.helpers", "tests.images")
+
+TESTS = Path(__file__).resolve().parent
+# Marks every test of a folder carries.
+FOLDER_MARKS = {"browser": ("browser",)}
+# Fixtures that need what a mark names: the engine runs the face models.
+FIXTURE_MARKS = {"engine": ("models",)}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks by folder and by fixture; the rest are explicit (`pytestmark` or a decorator)."""
+    for item in items:
+        folder = item.path.relative_to(TESTS).parts[0] if item.path.is_relative_to(TESTS) else ""
+        names = set(FOLDER_MARKS.get(folder, ()))
+        for fixture in getattr(item, "fixturenames", ()):
+            names.update(FIXTURE_MARKS.get(fixture, ()))
+        for name in sorted(names):
+            item.add_marker(name)
+
+
+@pytest.fixture(autouse=True)
+def models_are_marked(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that runs the face models in this process (directly, or through the API's
+    engine) must be marked `models`, or the quick subset would run it without them: ONNX
+    Runtime is watched while an unmarked test runs. (Session fixtures, such as preparing the
+    models, are set up before this one and are not counted.)"""
+    if request.node.get_closest_marker("models"):
+        yield
+        return
+    runs: list[str] = []
+    original = onnxruntime.InferenceSession.run
+
+    def watched(session: Any, *args: Any, **kwargs: Any) -> Any:
+        runs.append("run")
+        return original(session, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(onnxruntime.InferenceSession, "run", watched)
+        yield
+    if runs:
+        pytest.fail(f"{request.node.nodeid} ran the face models {len(runs)} times: mark it `models`")
 
 
 @pytest.fixture(autouse=True)

@@ -168,33 +168,56 @@ class TestEveryPageRenders:
         assert staff.get(url(ApiCall, "add")).status_code == 403
         assert staff.get(url(StoredImage, "add")).status_code == 403
 
-    def test_filters_and_search_render(self, staff: Client, account: ApiAccount) -> None:
-        call(account)
-        image(account)
-        year = timezone.now().year
-        for query in (
-            "expiry=past",
-            "expiry=future",
-            "expiry=never",
-            "is_active__exact=0",
-            f"q={account.api_id}",
-            f"q={account.user.email or account.user.username}",
-        ):
-            assert staff.get(f"{url(ApiAccount, 'changelist')}?{query}").status_code == 200, query
-        for query in (
-            "status=OK",
-            "endpoint=detect",
-            "http_status=200",
-            f"created_at__year={year}",
-            f"q={account.api_id[:8]}",
-            f"api_id={account.api_id}",
-            "api_id=none",
-            "api_id=no-such-account",
-        ):
-            response = staff.get(f"{url(ApiCall, 'changelist')}?{query}")
+    def test_filters_and_search_show_exactly_the_matching_rows(
+        self, staff: Client, account: ApiAccount
+    ) -> None:
+        now = timezone.now()
+        expired = services.account_create(username="bob", expires_at=now - timedelta(days=1))[0]
+        paused = services.account_create(username="carol", expires_at=now + timedelta(days=9))[0]
+        ApiAccount.objects.filter(pk=paused.pk).update(is_active=False)
+        ok = call(account)
+        other = call(expired, "NO_FACE_DETECTED", endpoint="compare")
+        anonymous = call(None, "AUTHORIZATION_ERROR")
+        old = call(account, age=timedelta(days=400), endpoint="compare")
+        png = image(account)
+        jpeg = image_store(account=paused, data=b"x", format="JPEG", width=8, height=8, source="file")
+
+        def shown(model: type[Model], query: str) -> set[Any]:
+            response = staff.get(f"{url(model, 'changelist')}?{query}")
             assert response.status_code == 200, query
-        for query in ("format=PNG", "source=url", f"api_id={account.api_id}"):
-            assert staff.get(f"{url(StoredImage, 'changelist')}?{query}").status_code == 200, query
+            return {row.pk for row in response.context["cl"].result_list}
+
+        username = account.user.email or account.user.username
+        assert shown(ApiAccount, "") == {account.pk, expired.pk, paused.pk}
+        for query, rows in (
+            ("expiry=past", {expired}),
+            ("expiry=future", {paused}),
+            ("expiry=never", {account}),
+            ("is_active__exact=0", {paused}),
+            (f"q={account.api_id}", {account}),
+            (f"q={username}", {account}),
+        ):
+            assert shown(ApiAccount, query) == {row.pk for row in rows}, query
+        assert shown(ApiCall, "") == {ok.pk, other.pk, anonymous.pk, old.pk}
+        for query, calls in (
+            ("status=OK", {ok, old}),
+            ("endpoint=detect", {ok, anonymous}),
+            ("http_status=200", {ok, old}),
+            (f"created_at__year={now.year}", {ok, other, anonymous}),
+            (f"q={account.api_id[:8]}", {ok, old}),
+            (f"api_id={account.api_id}", {ok, old}),
+            ("api_id=none", {anonymous}),
+            ("api_id=no-such-account", set()),
+        ):
+            assert shown(ApiCall, query) == {row.pk for row in calls}, query
+        assert shown(StoredImage, "") == {png.pk, jpeg.pk}
+        for query, images in (
+            ("format=PNG", {png}),
+            ("source=url", {png}),
+            (f"api_id={account.api_id}", {png}),
+            (f"api_id={paused.api_id}", {jpeg}),
+        ):
+            assert shown(StoredImage, query) == {row.pk for row in images}, query
 
     def test_site_is_named_and_links_the_portal(self, staff: Client) -> None:
         html = staff.get(reverse("admin:index")).content.decode()

@@ -259,20 +259,29 @@ class TestConcurrencySlot:
             held.enter_context(services.concurrency_slot(account))
             with pytest.raises(ConcurrencyLimitExceeded), services.concurrency_slot(account):
                 pass
-        # Both slots, and the refused attempt's, are given back.
+        # Both slots, and the refused attempt's, are given back: exactly two can be held again.
         with ExitStack() as held:
             held.enter_context(services.concurrency_slot(account))
             held.enter_context(services.concurrency_slot(account))
+            with pytest.raises(ConcurrencyLimitExceeded), services.concurrency_slot(account):
+                pass
 
     def test_frees_the_slot_when_the_call_fails(self) -> None:
         account, _ = make_account(concurrency=1)
         with pytest.raises(RuntimeError), services.concurrency_slot(account):
             raise RuntimeError("engine failed")
-        with services.concurrency_slot(account):
-            pass
+        with ExitStack() as held:
+            held.enter_context(services.concurrency_slot(account))
+            with pytest.raises(ConcurrencyLimitExceeded), services.concurrency_slot(account):
+                pass
 
     def test_zero_means_unlimited(self) -> None:
         account, _ = make_account(concurrency=0)
         with ExitStack() as held:
             for _ in range(50):
-                held.enter_context(services.concurrency_slot(account))
+                held.enter_context(services.concurrency_slot(account))  # none is refused
+            # ...and none was counted: with a limit of 1 now, one slot is free, not fewer.
+            account.concurrency_limit = 1
+            held.enter_context(services.concurrency_slot(account))
+            with pytest.raises(ConcurrencyLimitExceeded), services.concurrency_slot(account):
+                pass

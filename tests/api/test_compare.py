@@ -18,6 +18,7 @@ from tests.storage import stored_files
 COMPARE = "/identity/compare_faces_in_two_images"
 
 
+@pytest.mark.models
 def test_the_same_photo_gives_confidence_1_and_new_image_ids(api: Api, isolated: Path) -> None:
     response = api.linkface(
         COMPARE, {"image_one_file": upload("grace_hopper"), "image_two_file": upload("grace_hopper")}
@@ -35,6 +36,7 @@ def test_the_same_photo_gives_confidence_1_and_new_image_ids(api: Api, isolated:
     assert api.account.quota_used == 1
 
 
+@pytest.mark.models
 @pytest.mark.parametrize(
     ("name", "fmt"), [("astronaut", "PNG"), ("grace_hopper", "JPEG"), ("tom_hanks", "PNG")]
 )
@@ -48,6 +50,7 @@ def test_the_same_photo_gives_exactly_1_0_on_any_cpu(api: Api, name: str, fmt: s
     assert '"max_confidence": 1.0,' in response.content.decode()
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("columns", [slice(0, 620), slice(640, None)])
 def test_a_group_photo_compared_with_itself_has_exactly_1_0_on_its_diagonal(api: Api, columns: slice) -> None:
     # insightface's t1.jpg has six people; compare takes four at most, so half of it.
@@ -65,6 +68,7 @@ def test_a_group_photo_compared_with_itself_has_exactly_1_0_on_its_diagonal(api:
     assert again["confidences"] == stored["confidences"]
 
 
+@pytest.mark.models
 def test_different_people_score_below_0_5(api: Api) -> None:
     body = api.linkface(
         COMPARE, {"image_one_file": upload("astronaut"), "image_two_file": upload("grace_hopper")}
@@ -72,6 +76,7 @@ def test_different_people_score_below_0_5(api: Api) -> None:
     assert body["max_confidence"] < 0.5
 
 
+@pytest.mark.models
 def test_a_stored_image_is_reused_by_id_and_not_returned_again(api: Api) -> None:
     first = api.linkface(
         COMPARE, {"image_one_file": upload("astronaut"), "image_two_file": upload("grace_hopper")}
@@ -84,6 +89,7 @@ def test_a_stored_image_is_reused_by_id_and_not_returned_again(api: Api) -> None
     assert "image_one" not in again and "image_two" in again
 
 
+@pytest.mark.models
 def test_the_stored_id_wins_over_a_file_and_a_url(api: Api) -> None:
     stored = api.linkface(
         COMPARE, {"image_one_file": upload("astronaut"), "image_two_file": upload("astronaut")}
@@ -101,6 +107,7 @@ def test_the_stored_id_wins_over_a_file_and_a_url(api: Api) -> None:
     assert body["max_confidence"] > 0.9 and "image_one" not in body
 
 
+@pytest.mark.models
 def test_another_accounts_image_id_does_not_exist(api: Api, client: object) -> None:
     stored = api.linkface(
         COMPARE, {"image_one_file": upload("astronaut"), "image_two_file": upload("astronaut")}
@@ -124,6 +131,7 @@ def test_a_missing_image_names_the_fields(api: Api) -> None:
     assert body["reason"] == "must specify 'image_two_id', 'image_two_file' or 'image_two_url' argument"
 
 
+@pytest.mark.models
 def test_the_matrix_has_a_row_per_face_of_image_one_and_a_column_per_face_of_image_two(api: Api) -> None:
     three = np.ascontiguousarray(pixels("group")[:, :620])  # the three people on the left
     body = api.linkface(
@@ -145,6 +153,7 @@ def test_the_matrix_has_a_row_per_face_of_image_one_and_a_column_per_face_of_ima
     assert np.allclose(centres[0], centres[1], atol=10)
 
 
+@pytest.mark.models
 def test_more_than_four_faces_is_too_many(api: Api, isolated: Path) -> None:
     response = api.linkface(
         COMPARE, {"image_one_file": upload("astronaut"), "image_two_file": upload("group")}
@@ -153,6 +162,7 @@ def test_more_than_four_faces_is_too_many(api: Api, isolated: Path) -> None:
     nothing_left_behind(api.account)
 
 
+@pytest.mark.models
 def test_verbose_adds_the_faces_so_the_matrix_can_be_read(api: Api) -> None:
     body = api.linkface(
         COMPARE,
@@ -162,6 +172,7 @@ def test_verbose_adds_the_faces_so_the_matrix_can_be_read(api: Api) -> None:
     assert set(body["faces_one"][0]) == {"rect", "quality", "orientation"}
 
 
+@pytest.mark.models
 def test_no_face_is_reported_for_that_image(api: Api, isolated: Path) -> None:
     body = api.linkface(
         COMPARE, {"image_one_file": upload("coffee"), "image_two_file": upload("astronaut")}
@@ -170,6 +181,7 @@ def test_no_face_is_reported_for_that_image(api: Api, isolated: Path) -> None:
     nothing_left_behind(api.account)
 
 
+@pytest.mark.models
 def test_auto_rotate_finds_a_sideways_face(api: Api) -> None:
     sideways = np.ascontiguousarray(np.rot90(pixels("grace_hopper")))
     fields = {
@@ -233,6 +245,7 @@ def test_a_file_over_5_mb_is_too_big(api: Api, isolated: Path) -> None:
     nothing_left_behind(api.account)
 
 
+@pytest.mark.models
 def test_a_failure_while_storing_keeps_images_that_came_by_id(
     api: Api, isolated: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

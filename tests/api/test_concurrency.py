@@ -41,6 +41,7 @@ def call(url: str) -> tuple[int, dict[str, Any]]:
         return error.code, json.loads(error.read())
 
 
+@pytest.mark.models
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(("calls", "quota"), [(10, 4), (3, 6)])
 def test_concurrent_calls_succeed_exactly_min_of_calls_and_quota(

@@ -15,8 +15,7 @@ from facelab import bombs
 from faceportal_capture.build import build_capture
 from faceportal_capture.package import seal
 from tests.api.conftest import Api, nothing_left_behind, raw_upload, upload
-from tests.api.test_hostile_inputs import still_answers
-from tests.api.test_liveness import UPLOAD, VERIFY, new_challenge, package_for, photo_frames
+from tests.api.helpers import UPLOAD, VERIFY, new_challenge, package_for, photo_frames, still_answers
 
 # The bombs took 6 s to 60 s of CPU before; a refused call takes a few milliseconds.
 BOUND_SECONDS = 1.0
@@ -98,6 +97,7 @@ FRAME_BOMBS = {
 }
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("name", sorted(FRAME_BOMBS))
 def test_a_liveness_frame_answers_each_jpeg_bomb_with_a_reason(
     api: Api, isolated: Path, files: dict[str, bytes], name: str

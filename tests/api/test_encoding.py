@@ -61,6 +61,7 @@ def refused(response: Any, reason: str) -> None:
 # -- valid UTF-8 is accepted, U+FFFD included ---------------------------------------------------
 
 
+@pytest.mark.models
 @pytest.mark.parametrize(
     "extra",
     [
@@ -74,6 +75,7 @@ def test_valid_utf8_in_a_multipart_field_is_accepted(api: Api, extra: bytes) -> 
     assert response.status_code == 200, response.content
 
 
+@pytest.mark.models
 def test_a_replacement_character_in_a_file_name_is_accepted(api: Api) -> None:
     response = post_multipart(api, COMPARE, photo_parts(b'filename="' + REPLACEMENT + b'.jpg"'))
     assert response.status_code == 200, response.content
@@ -85,6 +87,7 @@ def stored_ids(api: Api) -> tuple[str, str]:
     return body["image_one"]["image_one_id"], body["image_two"]["image_two_id"]
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("extra", [b"note=%EF%BF%BD", b"%EF%BF%BD=1", "note=caf\u00e9".encode()])
 def test_valid_utf8_in_a_urlencoded_body_is_accepted(
     api: Api, stored_ids: tuple[str, str], extra: bytes
@@ -94,6 +97,7 @@ def test_valid_utf8_in_a_urlencoded_body_is_accepted(
     assert response.status_code == 200, response.content
 
 
+@pytest.mark.models
 def test_a_replacement_character_in_the_query_string_is_accepted(api: Api) -> None:
     path = f"{COMPARE}?api_id={api.account.api_id}&api_secret={api.secret}&note=%EF%BF%BD"
     body = b"".join(photo_parts()) + b"--" + BOUNDARY + b"--\r\n"
@@ -173,12 +177,14 @@ def test_faceid_names_a_non_utf8_field_name_as_it_reads(api: Api) -> None:
     assert faceid_error(response) == "BAD_ARGUMENTS:x\ufffd"
 
 
+@pytest.mark.models
 def test_faceid_accepts_a_replacement_character(api: Api) -> None:
     image = part(b'name="image"; filename="' + REPLACEMENT + b'.jpg"', PHOTO)
     response = post_multipart(api, DETECT, [*faceid_parts(api), image, part(b'name="note"', REPLACEMENT)])
     assert response.status_code == 200, response.content
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "multipart/form-data"])
 def test_parameters_are_read_as_utf8_whatever_charset_the_request_names(api: Api, content_type: str) -> None:
     from accounts.models import ApiCall

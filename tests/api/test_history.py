@@ -35,6 +35,7 @@ def test_a_form_of_150_fields_is_refused_and_recorded(api: Api) -> None:
     assert recorded(response).status == "INVALID_ARGUMENT"
 
 
+@pytest.mark.models
 def test_a_faceid_call_ignores_a_long_query_string_and_is_recorded(api: Api) -> None:
     """FaceID reads its parameters from the form only, so a long query string changes nothing,
     in the answer or in the history."""
@@ -58,6 +59,7 @@ def test_a_nul_character_in_a_parameter_is_recorded(api: Api, value: str) -> Non
     assert "\x00" not in recorded(response).request_params["note"]
 
 
+@pytest.mark.models
 def test_a_nul_character_in_a_file_name_and_a_field_name_is_recorded(api: Api) -> None:
     photo = upload("grace_hopper", filename="a\x00b.jpg")
     response = api.linkface(

@@ -8,11 +8,13 @@ import struct
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.api.conftest import Api, nothing_left_behind, raw_upload, upload
+from tests.api.helpers import still_answers
 from tests.conftest import encode, pixels
-from tests.engine.test_imageio import png_declaring
+from tests.images import png_declaring
 
 COMPARE = "/identity/compare_faces_in_two_images"
 
@@ -23,11 +25,6 @@ def compare_with(api: Api, data: bytes, filename: str) -> dict[str, object]:
     )
     assert response.status_code in (200, 400), response.content
     return dict(response.json())
-
-
-def still_answers(api: Api) -> None:
-    fields = {"image_one_file": upload("astronaut"), "image_two_file": upload("astronaut")}
-    assert api.linkface(COMPARE, fields).status_code == 200
 
 
 def tiff_declaring(width: int, height: int) -> bytes:
@@ -51,6 +48,7 @@ def tiff_declaring(width: int, height: int) -> bytes:
     return header + ifd + struct.pack("<I", 0)
 
 
+@pytest.mark.models
 def test_a_png_decompression_bomb_is_refused(api: Api, isolated: Path) -> None:
     body = compare_with(api, png_declaring(50000, 50000), "bomb.png")
     assert (body["status"], body["image"]) == ("INVALID_IMAGE_FORMAT_OR_SIZE", "image_one")
@@ -58,6 +56,7 @@ def test_a_png_decompression_bomb_is_refused(api: Api, isolated: Path) -> None:
     still_answers(api)
 
 
+@pytest.mark.models
 def test_a_tiff_declaring_a_huge_size_is_refused(api: Api, isolated: Path) -> None:
     body = compare_with(api, tiff_declaring(200000, 200000), "huge.tif")
     assert body["status"] == "INVALID_IMAGE_FORMAT_OR_SIZE"
@@ -71,6 +70,7 @@ def test_a_tiff_declaring_more_data_than_it_has_is_corrupt(api: Api, isolated: P
     nothing_left_behind(api.account)
 
 
+@pytest.mark.models
 def test_a_gif_with_thousands_of_frames_uses_the_first(api: Api) -> None:
     first = (
         Image.fromarray(pixels("astronaut")).resize((256, 256)).convert("P", palette=Image.Palette.ADAPTIVE)
@@ -92,6 +92,7 @@ def test_an_empty_upload_is_corrupt(api: Api, isolated: Path) -> None:
     nothing_left_behind(api.account)
 
 
+@pytest.mark.models
 def test_a_truncated_png_is_corrupt(api: Api, isolated: Path) -> None:
     buffer = io.BytesIO()
     Image.fromarray(pixels("astronaut")).save(buffer, "PNG")
@@ -105,6 +106,7 @@ def test_random_bytes_named_like_an_image_are_corrupt(api: Api) -> None:
     assert compare_with(api, b"\xff\xd8\xff\xe0" + noise, "noise.jpg")["status"] == "CORRUPT_IMAGE"
 
 
+@pytest.mark.models
 def test_a_malformed_multipart_body_is_an_invalid_argument(api: Api) -> None:
     body = b'--boundary\r\nContent-Disposition: form-data; name="image_one_file"; filename="a.jpg"\r\n\r\nabc'
     response = api.client.post(

@@ -80,12 +80,14 @@ def compare_url(api: Api, url: str) -> Any:
     return api.linkface(COMPARE, {"image_one_file": upload("grace_hopper"), "image_two_url": url})
 
 
+@pytest.mark.models
 def test_an_image_by_url_is_compared_and_stored(api: Api, server: str, allowed: None) -> None:
     body = compare_url(api, f"{server}/photo.jpg").json()
     assert body["status"] == "OK" and body["max_confidence"] > 0.9
     assert len(body["image_two"]["image_two_id"]) == 32
 
 
+@pytest.mark.models
 def test_a_relative_redirect_is_followed(api: Api, server: str, allowed: None) -> None:
     assert compare_url(api, f"{server}/to-photo").json()["status"] == "OK"
 

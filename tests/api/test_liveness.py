@@ -21,30 +21,9 @@ from faceportal_capture.package import seal
 from resources.liveness import challenge_key
 from resources.models import LivenessChallenge, LivenessData, StoredImage
 from tests.api.conftest import Api, raw_upload, upload
+from tests.api.helpers import CHALLENGE, UPLOAD, VERIFY, new_challenge, package_for, photo_frames
 from tests.capture.conftest import raw_package
-from tests.conftest import pixels
 from tests.storage import stored_files
-
-CHALLENGE = "/resources/liveness_challenge"
-UPLOAD = "/resources/upload_liveness_data"
-VERIFY = "/identity/liveness_selfie_verification"
-
-
-def new_challenge(api: Api) -> Challenge:
-    response = api.linkface(CHALLENGE, {})
-    assert response.status_code == 200, response.content
-    return Challenge.from_json(response.content.decode())
-
-
-def photo_frames(name: str = "grace_hopper", count: int = 12) -> list[tuple[np.ndarray, float]]:
-    """One photo held still: the simplest attack, and a well-formed package."""
-    image = pixels(name)
-    return [(image, i / 10) for i in range(count)]
-
-
-def package_for(api: Api, **kwargs: Any) -> tuple[bytes, Challenge]:
-    challenge = new_challenge(api)
-    return build_package(photo_frames(**kwargs), challenge), challenge
 
 
 def upload_package(api: Api, data: bytes) -> Any:
@@ -175,6 +154,7 @@ def test_a_missing_package_names_the_fields(api: Api) -> None:
     assert (body["status"], body["reason"]) == ("INVALID_ARGUMENT", "must specify 'file' or 'url' argument")
 
 
+@pytest.mark.models
 def test_verification_of_a_photo_held_up_flags_an_attack_of_the_right_person(
     api: Api, isolated: Path
 ) -> None:
@@ -197,6 +177,7 @@ def test_verification_of_a_photo_held_up_flags_an_attack_of_the_right_person(
     assert StoredImage.objects.filter(id=body["image_id"], account=api.account).exists()
 
 
+@pytest.mark.models
 def test_verification_against_another_person_scores_low(api: Api) -> None:
     data, _ = package_for(api)
     body = api.linkface(
@@ -206,6 +187,7 @@ def test_verification_against_another_person_scores_low(api: Api) -> None:
     assert LivenessData.objects.filter(id=body["liveness_data_id"]).exists()  # stored by this call
 
 
+@pytest.mark.models
 def test_verbose_verification_explains_every_cue(api: Api) -> None:
     data, _ = package_for(api)
     body = api.linkface(
@@ -227,6 +209,7 @@ def test_an_unknown_liveness_id_is_reported(api: Api, isolated: Path) -> None:
     assert StoredImage.objects.count() == 0
 
 
+@pytest.mark.models
 def test_a_selfie_without_a_face_is_reported(api: Api) -> None:
     data, _ = package_for(api)
     body = api.linkface(
@@ -347,6 +330,7 @@ def test_a_device_clock_a_little_off_is_accepted(api: Api) -> None:
     assert upload_started_at(api, now_ms() + 15_000)["status"] == "OK"  # 15 s ahead
 
 
+@pytest.mark.models
 def test_a_first_frame_long_after_the_start_fails_the_timestamps_cue(api: Api) -> None:
     data = upload_started_at(api, now_ms() - 9_000, first_frame=8.0)
     body = api.linkface(

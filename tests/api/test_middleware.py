@@ -105,6 +105,7 @@ def multipart(fields: dict[str, str], files: dict[str, bytes]) -> tuple[bytes, s
     return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
+@pytest.mark.models
 def test_a_chunked_linkface_body_is_read(api: Api) -> None:
     photo = encode(pixels("grace_hopper"))
     body, content_type = multipart({}, {"image_one_file": photo, "image_two_file": photo})
@@ -115,6 +116,7 @@ def test_a_chunked_linkface_body_is_read(api: Api) -> None:
     assert ApiCall.objects.get(request_id=response["X-Request-Id"]).request_bytes == len(body)
 
 
+@pytest.mark.models
 def test_a_chunked_faceid_body_is_read(api: Api) -> None:
     fields = {"api_key": api.account.api_id, "api_secret": api.secret}
     body, content_type = multipart(fields, {"image": encode(pixels("grace_hopper"))})

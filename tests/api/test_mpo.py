@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from facelab import bombs
@@ -13,8 +14,10 @@ from faceportal_capture.build import build_capture
 from faceportal_capture.package import seal
 from resources.models import StoredImage
 from tests.api.conftest import Api, raw_upload, upload
-from tests.api.test_liveness import UPLOAD, VERIFY, new_challenge, photo_frames
+from tests.api.helpers import UPLOAD, VERIFY, new_challenge, photo_frames
 from tests.conftest import pixels
+
+pytestmark = pytest.mark.models
 
 COMPARE = "/identity/compare_faces_in_two_images"
 

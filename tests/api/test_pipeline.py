@@ -9,12 +9,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from django.utils import timezone
 
 from accounts.models import ApiAccount, ApiCall
 from accounts.services import IN_FLIGHT_LIMIT, UNANSWERED, unanswered_refund
-from tests.api.conftest import Api, nothing_left_behind, upload
+from tests.api.conftest import Api, nothing_left_behind, raw_upload, upload
+from tests.conftest import encode, pixels
 
 COMPARE = "/identity/compare_faces_in_two_images"
 
@@ -23,9 +25,15 @@ def compare_fields() -> dict[str, Any]:
     return {"image_one_file": upload("grace_hopper"), "image_two_file": upload("grace_hopper")}
 
 
+@pytest.mark.models
 def test_credentials_work_in_the_query_string_and_in_the_form(api: Api) -> None:
-    assert api.linkface(COMPARE, compare_fields(), query=True).status_code == 200
-    assert api.linkface(COMPARE, compare_fields(), query=False).status_code == 200
+    for query in (True, False):
+        response = api.linkface(COMPARE, compare_fields(), query=query)
+        assert response.status_code == 200 and response.json()["status"] == "OK", query
+        assert response.json()["max_confidence"] > 0.9  # the same photo twice: the call did its work
+    api.account.refresh_from_db()
+    assert api.account.quota_used == 2
+    assert list(ApiCall.objects.values_list("account", "status")) == [(api.account.pk, "OK")] * 2
 
 
 @pytest.mark.parametrize("secret", ["wrong", ""])
@@ -64,6 +72,7 @@ def test_the_rate_limit_refuses_calls_over_the_limit(api: Api) -> None:
     assert statuses[0] == "INVALID_ARGUMENT" and "RATE_LIMIT_EXCEEDED" in statuses[1:]
 
 
+@pytest.mark.models
 def test_quota_is_taken_only_by_successful_calls(api: Api, isolated: Path) -> None:
     api.account.quota_limit = 1
     api.account.save()
@@ -75,6 +84,7 @@ def test_quota_is_taken_only_by_successful_calls(api: Api, isolated: Path) -> No
     assert api.account.quota_used == 1
 
 
+@pytest.mark.models
 def test_request_ids_are_in_the_body_and_the_header(api: Api) -> None:
     response = api.linkface(COMPARE, compare_fields())
     assert re.fullmatch(r"TID[0-9a-f]{32}", response.json()["request_id"])
@@ -96,6 +106,7 @@ def test_a_get_on_an_endpoint_is_not_found(api: Api) -> None:
     assert (response.status_code, response.json()["status"]) == (404, "NOT_FOUND")
 
 
+@pytest.mark.models
 def test_an_internal_error_is_logged_and_shows_no_stack_trace(
     api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, isolated: Path
 ) -> None:
@@ -143,9 +154,30 @@ def test_a_bad_boolean_is_an_invalid_argument(api: Api, value: str) -> None:
     assert response.json()["status"] == "INVALID_ARGUMENT"
 
 
-@pytest.mark.parametrize("value", ["TRUE", "Yes", "1", "false", "NO", "0"])
-def test_booleans_accept_the_vendor_words_in_any_case(api: Api, value: str) -> None:
-    assert api.linkface(COMPARE, {**compare_fields(), "image_two_auto_rotate": value}).status_code == 200
+@pytest.mark.models
+@pytest.mark.parametrize(
+    ("value", "meant"),
+    [("TRUE", True), ("Yes", True), ("1", True), ("false", False), ("NO", False), ("0", False)],
+)
+def test_booleans_accept_the_vendor_words_in_any_case(api: Api, value: str, meant: bool) -> None:
+    """The word is read as meant: verbose adds the faces, auto_rotate turns an upside-down one
+    (BlazeFace alone also "finds" it, with keypoints placed as if upright)."""
+    upside_down = np.ascontiguousarray(np.rot90(pixels("grace_hopper"), k=2))
+
+    def compare(**flags: str) -> dict[str, Any]:
+        fields = {
+            "image_one_file": upload("grace_hopper"),
+            "image_two_file": raw_upload(encode(upside_down, "JPEG", quality=92)),
+            **flags,
+        }
+        response = api.linkface(COMPARE, fields)
+        assert response.status_code == 200
+        return dict(response.json())
+
+    assert ("faces_one" in compare(verbose=value)) is meant
+    turned = compare(image_two_auto_rotate=value, verbose="true")
+    assert (turned["faces_two"][0]["orientation"] == 180) is meant
+    assert (turned["max_confidence"] > 0.9) is meant
 
 
 def test_a_json_body_is_an_invalid_argument(api: Api) -> None:
@@ -153,6 +185,7 @@ def test_a_json_body_is_an_invalid_argument(api: Api) -> None:
     assert response.json()["status"] == "INVALID_ARGUMENT"
 
 
+@pytest.mark.models
 def test_every_call_is_recorded_without_images(api: Api) -> None:
     ok = api.linkface(COMPARE, compare_fields()).json()
     bad = api.client.post(COMPARE, {})
@@ -169,6 +202,7 @@ def test_every_call_is_recorded_without_images(api: Api) -> None:
     )
 
 
+@pytest.mark.models
 def test_a_charge_is_on_record_even_when_the_answer_never_gets_recorded(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -201,6 +235,7 @@ def test_a_charge_is_on_record_even_when_the_answer_never_gets_recorded(
     assert unanswered_refund(now=timezone.now() + 2 * IN_FLIGHT_LIMIT) == 0  # once only
 
 
+@pytest.mark.models
 def test_a_charged_call_has_one_history_row_completed_with_its_answer(api: Api) -> None:
     body = api.linkface(COMPARE, compare_fields()).json()
     (call,) = ApiCall.objects.filter(request_id=body["request_id"])
@@ -210,6 +245,7 @@ def test_a_charged_call_has_one_history_row_completed_with_its_answer(api: Api) 
     assert api.account.quota_used == 1
 
 
+@pytest.mark.models
 def test_the_history_keeps_parameters_with_secrets_masked_and_the_answer(api: Api) -> None:
     # Credentials in the form this time, so that both places a secret can come from are seen.
     photo = upload("grace_hopper")
@@ -234,6 +270,7 @@ def test_the_history_keeps_parameters_with_secrets_masked_and_the_answer(api: Ap
     assert image_one["content_type"] == "image/jpeg"
 
 
+@pytest.mark.models
 def test_the_history_describes_an_image_answer_and_never_reads_a_refused_body(api: Api) -> None:
     masked = api.linkface(
         "/identity/mask_selfie_image", {"selfie_file": upload("grace_hopper"), "mask_eye": "1"}
@@ -311,6 +348,7 @@ def test_head_is_not_found_without_a_body(api: Api, path: str) -> None:
     assert ApiCall.objects.get(request_id=response["X-Request-Id"]).http_status == 404
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("accept", ["image/jpeg", "text/html", "application/xml"])
 def test_the_accept_header_changes_nothing(api: Api, accept: str) -> None:
     masked = api.linkface(

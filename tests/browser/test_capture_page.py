@@ -26,6 +26,8 @@ from resources.models import LivenessData
 from tests.browser.conftest import CHROMIUM, require_browser
 from tests.conftest import pixels
 
+pytestmark = pytest.mark.models
+
 WIDTH, HEIGHT, FPS, SECONDS = 640, 480, 12, 4
 RESULT_TIMEOUT_MS = 60_000
 

@@ -18,6 +18,9 @@ from accounts.services import account_create
 from tests.browser.conftest import Browsing, make_user
 from tests.conftest import encode, pixels
 
+# The history shows one real compare call (the fixture below makes it).
+pytestmark = pytest.mark.models
+
 ERRORS = [("NO_FACE_DETECTED", 400), ("INVALID_ARGUMENT", 400), ("RATE_LIMIT_EXCEEDED", 429)]
 ENDPOINTS = ["detect", "compare", "mask", "liveness_verification"]
 

@@ -34,7 +34,7 @@ from resources.liveness import challenge_body, challenge_issue
 from tests.browser.conftest import Browsing, make_user
 from tests.conftest import encode, pixels
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.models]
 
 USERNAME = "tryer"
 RESULT_TIMEOUT_MS = 60_000

@@ -16,6 +16,8 @@ from faceportal_capture.build import Challenge
 from faceportal_capture.package import open_package
 from tests.capture.conftest import ROOT, challenge_json
 
+pytestmark = pytest.mark.slow
+
 
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

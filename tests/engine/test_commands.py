@@ -95,6 +95,7 @@ def test_calibrate_faces_refuses_a_set_too_small_to_measure(photo_folder: Path, 
     assert not output.exists()
 
 
+@pytest.mark.models
 def test_benchmark_engine_prints_every_stage(capsys: pytest.CaptureFixture[str]) -> None:
     lines = run("benchmark_engine", "--repeat", "1", "--threads", "1")
     stages = {line.split()[2] for line in lines if line.strip().startswith("1 ")}
@@ -102,6 +103,7 @@ def test_benchmark_engine_prints_every_stage(capsys: pytest.CaptureFixture[str])
     assert any("resident memory" in line for line in lines)
 
 
+@pytest.mark.slow
 def test_benchmark_decode_prints_photos_and_every_bomb_refused() -> None:
     from facelab.bombs import BOMBS
     from facelab.decode_benchmark import AT_THE_LIMITS, PHOTOS

@@ -30,6 +30,7 @@ def test_tar_at_far_uses_the_strictest_allowed_threshold() -> None:
     assert tar_at_far(genuine, impostor, 1e-2) == pytest.approx(2 / 3)
 
 
+@pytest.mark.slow
 def test_the_fit_reproduces_the_rates_on_a_fresh_sample() -> None:
     rng = np.random.default_rng(0)
     fit = rng.normal(0.0, 0.1, 3_000_000).astype(np.float32)

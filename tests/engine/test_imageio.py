@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 
 import cv2
 import numpy as np
@@ -22,21 +20,7 @@ from faceengine import (
 )
 from facelab import bombs
 from tests.conftest import encode, photo, pixels
-
-
-def png_declaring(width: int, height: int) -> bytes:
-    """A PNG whose header declares a huge size over a few bytes of data (a bomb)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-        + chunk(b"IEND", b"")
-    )
+from tests.images import png_declaring
 
 
 def test_random_bytes_are_unreadable() -> None:

@@ -156,6 +156,7 @@ def test_a_turning_textured_mesh_shows_depth_and_a_tilted_print_does_not(engine:
     assert not performed(tilted["actions"])[1]["found"]
 
 
+@pytest.mark.models
 def test_the_command_reports_apcer_and_says_bpcer_is_not_measured() -> None:
     out = io.StringIO()
     call_command(

@@ -10,12 +10,7 @@ from faceengine import FaceEngine, from_array, mask_eyes
 from faceengine.landmarks import LEFT_EYE_RING, RIGHT_EYE_RING
 from faceengine.masking import BAND_COLOUR, eye_band
 from tests.conftest import pixels
-
-
-def band_mask(shape: tuple[int, ...], polygon: np.ndarray) -> np.ndarray:
-    mask = np.zeros(shape[:2], np.uint8)
-    cv2.fillPoly(mask, [np.round(polygon).astype(np.int32)], 1)
-    return mask.astype(bool)
+from tests.images import band_mask
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
+@pytest.mark.models
 def test_every_model_is_written_with_its_checksums_and_verification(prepared: Path) -> None:
     manifest = json.loads((prepared / "manifest.json").read_text())
     assert set(manifest) == {spec.name for spec in prepare.MODELS}
@@ -39,6 +40,7 @@ def test_a_second_run_changes_nothing(prepared: Path) -> None:
     assert {path.name: path.stat().st_mtime_ns for path in prepared.glob("*.onnx")} == before
 
 
+@pytest.mark.models
 def test_a_damaged_model_file_is_rebuilt(prepared: Path) -> None:
     target = prepared / "face_mesh.onnx"
     good = sha256_of(target)
@@ -81,6 +83,7 @@ def test_a_missing_package_is_reported_with_the_fix(monkeypatch: pytest.MonkeyPa
         prepare.prepare_models(tmp_path, log=lambda _message: None)
 
 
+@pytest.mark.models
 def test_an_engine_loads_the_models_once_prepare_models_wrote_them(tmp_path: Path) -> None:
     fresh = tmp_path / "fresh"
     with pytest.raises(ModelUnavailable, match="not prepared"):

@@ -62,6 +62,7 @@ def test_the_dlib_chip_is_unchanged_by_default() -> None:
     np.testing.assert_array_equal(chip, image[:150, :150])
 
 
+@pytest.mark.models
 def test_embeddings_are_unit_length_float32_rows(model: OnnxModel) -> None:
     chips = [sface.align(_pixels(name), _points(name)) for name in testdata.FIVE_POINTS]
     vectors = sface.embed(model, chips)
@@ -69,6 +70,7 @@ def test_embeddings_are_unit_length_float32_rows(model: OnnxModel) -> None:
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-6)
 
 
+@pytest.mark.models
 def test_more_chips_than_one_run_takes_give_the_same_rows(model: OnnxModel) -> None:
     chips = _variants("astronaut") + _variants("tom_hanks")  # 8 chips: two runs of MAX_BATCH
     assert len(chips) > sface.MAX_BATCH
@@ -86,6 +88,7 @@ def test_a_chip_of_another_size_is_refused(model: OnnxModel) -> None:
         sface.embed(model, [np.zeros((150, 150, 3), np.uint8)])
 
 
+@pytest.mark.models
 def test_the_same_face_is_far_closer_than_different_people(model: OnnxModel) -> None:
     people = list(testdata.FIVE_POINTS)
     variants = {name: sface.embed(model, _variants(name)) for name in people}

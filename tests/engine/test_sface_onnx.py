@@ -92,6 +92,7 @@ def test_the_prepared_graph_is_float_with_a_symbolic_batch(prepared: onnx.ModelP
     onnx.checker.check_model(prepared, full_check=True)
 
 
+@pytest.mark.models
 def test_dequantising_the_shipped_weights_is_bit_exact(original: onnx.ModelProto) -> None:
     """Each constant DequantizeLinear of the file, computed ahead of time, equals what ONNX
     Runtime computes from the int8 weights: per-tensor, per-axis and block-wise all occur."""
@@ -149,6 +150,7 @@ def test_dequantize_follows_the_onnx_definition(
     assert np.array_equal(dequantize(quantized, scale, axis=axis, block_size=block_size) != 0, quantized != 0)
 
 
+@pytest.mark.models
 def test_the_prepared_graph_matches_the_original_on_real_faces(
     original: onnx.ModelProto, prepared: onnx.ModelProto, faces: Batch
 ) -> None:
@@ -162,6 +164,7 @@ def test_the_prepared_graph_matches_the_original_on_real_faces(
     assert np.abs(reference[0] - reference[2]).max() > 0.5
 
 
+@pytest.mark.models
 def test_a_batch_of_three_equals_three_single_runs(prepared: onnx.ModelProto, faces: Batch) -> None:
     session = _session(prepared)
     batch = _run(session, faces[:3])
@@ -244,6 +247,7 @@ def _tiny_sface_like_graph() -> onnx.ModelProto:
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10)
 
 
+@pytest.mark.models
 def test_every_rewrite_keeps_the_numbers_of_a_small_graph() -> None:
     tiny = _tiny_sface_like_graph()
     prepared = convert_sface(tiny.SerializeToString())

@@ -109,6 +109,7 @@ def test_graph_is_a_drop_in_replacement(converted: tuple[str, bytes, onnx.ModelP
     assert all(n.output[0] in reshaped | {o.name for o in model.graph.output} for n in transposes[1:])
 
 
+@pytest.mark.models
 def test_matches_opencv_on_random_inputs(converted: tuple[str, bytes, onnx.ModelProto]) -> None:
     name, data, model = converted
     side, (low, high), _ = MODELS[name]
@@ -118,12 +119,14 @@ def test_matches_opencv_on_random_inputs(converted: tuple[str, bytes, onnx.Model
     assert max(differences.values()) < TOLERANCE, differences
 
 
+@pytest.mark.models
 def test_matches_opencv_on_photo(converted: tuple[str, bytes, onnx.ModelProto]) -> None:
     name, data, model = converted
     differences = max_abs_difference(model, data, _photo_input(name))
     assert max(differences.values()) < TOLERANCE, differences
 
 
+@pytest.mark.models
 def test_photo_results_make_sense(converted: tuple[str, bytes, onnx.ModelProto]) -> None:
     """Guards the input conventions (RGB, value range) and output layouts documented in MODELS."""
     name, _, model = converted
@@ -142,6 +145,7 @@ def test_photo_results_make_sense(converted: tuple[str, bytes, onnx.ModelProto])
         assert (center > 16).all() and (center < 48).all()
 
 
+@pytest.mark.models
 def test_batch_dimension_is_dynamic(converted: tuple[str, bytes, onnx.ModelProto]) -> None:
     name, _, model = converted
     side, (low, high), _ = MODELS[name]
@@ -330,6 +334,7 @@ OPENCV_CASES: dict[str, tuple[str, list[Any], tuple[int, ...], tuple[str, dict[s
 }
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("case", list(OPENCV_CASES))
 def test_single_operator_matches_opencv(case: str) -> None:
     op, operands, output, options = OPENCV_CASES[case]
@@ -349,6 +354,7 @@ def _dilated_conv_reference(x: Array, kernel: Array, bias: Array) -> Array:
     return out
 
 
+@pytest.mark.models
 def test_dilated_convolution() -> None:
     # OpenCV ignores TFLite dilation factors, so numpy is the reference here.
     kernel, bias, inputs = _normal(4, 3, 3, 3), _normal(4), _normal(1, 8, 8, 3)
@@ -366,6 +372,7 @@ def test_dilated_convolution() -> None:
     )
 
 
+@pytest.mark.models
 def test_prelu_with_per_pixel_slopes() -> None:
     # OpenCV treats every PReLU slope as per-channel; Keras without shared_axes makes [H, W, C].
     slopes, inputs = _normal(4, 5, 3), _normal(1, 4, 5, 3)
@@ -374,6 +381,7 @@ def test_prelu_with_per_pixel_slopes() -> None:
     np.testing.assert_array_equal(_run(convert_tflite(data), inputs)["y"], expected)
 
 
+@pytest.mark.models
 @pytest.mark.parametrize(
     "activation, reference",
     [

@@ -11,6 +11,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,8 @@ from ops.abuse import chunked_encoding, http_head, raw_request
 from ops.load import multipart
 from ops.server import manage
 from tests.conftest import encode, pixels
+
+pytestmark = [pytest.mark.models, pytest.mark.slow]
 
 
 def free_port() -> int:
@@ -77,16 +80,53 @@ def test_the_served_app_is_ready_with_its_models(server: str) -> None:
     assert status == 200 and '"models": "ok"' in body
 
 
-def test_metrics_add_up_the_calls_of_every_worker(server: str) -> None:
-    for _ in range(6):  # spread over both workers by the kernel
-        assert post_empty(f"{server}/faceid/v1/detect") == 400
+MISSING_KEY = {"endpoint": "detect", "status": "MISSING_ARGUMENTS:api_key"}
+
+
+def refusals_per_worker(server_env: dict[str, str]) -> dict[str, float]:
+    """Each worker's own count of detect calls without a key, from its file in the metrics folder."""
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    counts = {}
+    for file in sorted((Path(server_env["FACEPORTAL_DATA_DIR"]) / "prometheus").glob("counter_*.db")):
+        for metric in MultiProcessCollector.merge([str(file)]):
+            for sample in metric.samples:
+                if sample.name == "faceportal_api_calls_total" and sample.labels == MISSING_KEY:
+                    counts[file.name] = sample.value
+    return counts
+
+
+@contextmanager
+def one_worker_held(server: str) -> Iterator[None]:
+    """A sync worker that accepted an unfinished request serves nobody else until it ends."""
+    with socket.create_connection(("127.0.0.1", port_of(server)), timeout=10) as held:
+        held.sendall(b"POST /faceid/v1/detect HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        time.sleep(0.2)  # accepted by an idle worker before the next connection
+        yield
+
+
+def test_metrics_add_up_the_calls_of_every_worker(server: str, server_env: dict[str, str]) -> None:
+    """Three calls while one worker is held, three while the other is: the scrape adds up both
+    workers' counts (a per-process counter would say 3)."""
+    before = refusals_per_worker(server_env)
+    with ExitStack() as first:
+        first.enter_context(one_worker_held(server))
+        for _ in range(3):
+            assert post_empty(f"{server}/faceid/v1/detect") == 400
+        with one_worker_held(server):  # taken by the worker that served those three
+            first.close()
+            for _ in range(3):
+                assert post_empty(f"{server}/faceid/v1/detect") == 400
     status, body = get(f"{server}/metrics")
     line = next(
         line
         for line in body.splitlines()
         if line.startswith('faceportal_api_calls_total{endpoint="detect",status="MISSING_ARGUMENTS:api_key"}')
     )
-    assert status == 200 and float(line.split()[-1]) == 6
+    after = refusals_per_worker(server_env)
+    added = sorted(after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0))
+    assert added == [3, 3]  # each worker served three
+    assert status == 200 and float(line.split()[-1]) == sum(before.values()) + 6
 
 
 def post_empty(url: str) -> int:

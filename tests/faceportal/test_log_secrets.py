@@ -26,6 +26,8 @@ from faceportal.logs import JsonFormatter
 from faceportal.redact import RedactFilter, redact
 from ops import load, nginx
 
+pytestmark = pytest.mark.slow
+
 COMPARE = "/identity/compare_faces_in_two_images"
 
 

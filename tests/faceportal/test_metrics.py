@@ -40,6 +40,7 @@ def test_calls_and_quota_refusals_are_counted(client: Client) -> None:
     assert after[("faceportal_api_latency_seconds_count", (("endpoint", "compare"),))] >= 2
 
 
+@pytest.mark.models
 @pytest.mark.django_db
 def test_engine_stages_are_timed_for_a_compare(client: Client, tmp_path: Path, settings: Any) -> None:
     settings.MEDIA_ROOT = tmp_path

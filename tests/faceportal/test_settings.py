@@ -6,7 +6,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from faceengine.config import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
 
 SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "FACEPORTAL_S3_BUCKET", "FACEPORTAL_S3_ENDPOINT_URL")
 

@@ -27,6 +27,8 @@ from ops.server import Server, manage
 from ops.services import bucket_keys, s3_client, services_expected, services_problem, with_fresh_stores
 from tests.conftest import encode, pixels
 
+pytestmark = [pytest.mark.services, pytest.mark.models, pytest.mark.slow]
+
 COMPARE = "/identity/compare_faces_in_two_images"
 
 

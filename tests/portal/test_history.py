@@ -250,6 +250,7 @@ def list_queries(client: Client, **params: str) -> tuple[int, float]:
     return len(queries), elapsed
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_the_list_makes_the_same_few_queries_for_100_and_10000_calls(
     client: Client, django_assert_max_num_queries: Any
@@ -350,6 +351,7 @@ def test_the_back_link_returns_to_the_filtered_page(client: Client) -> None:
     assert listed_ids(client.get(back_url).content.decode()) == listed_ids(html)
 
 
+@pytest.mark.models
 @pytest.mark.django_db
 def test_a_real_call_shows_its_parameters_but_never_the_secret(client: Client, media: Path) -> None:
     user, account, secret = portal_user("alice")
@@ -378,6 +380,7 @@ def test_a_real_call_shows_its_parameters_but_never_the_secret(client: Client, m
         assert reverse("portal:image_thumbnail", args=[image.id]) in html
 
 
+@pytest.mark.models
 @pytest.mark.django_db
 def test_an_image_that_was_purged_shows_as_no_longer_retained(client: Client) -> None:
     user, account, secret = portal_user("alice")
@@ -431,6 +434,7 @@ def test_another_user_sees_none_of_the_calls_even_filtering_by_their_key(client:
         assert client.get(reverse("portal:call_detail", args=[call.request_id])).status_code == 404
 
 
+@pytest.mark.models
 @pytest.mark.django_db
 def test_another_user_gets_404_for_a_real_calls_detail_and_its_images(client: Client) -> None:
     alice, alice_key, secret = portal_user("alice")

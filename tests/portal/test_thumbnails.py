@@ -66,6 +66,7 @@ def stored(account: ApiAccount, data: bytes, width: int, height: int, fmt: str =
     return image_store(account=account, data=data, format=fmt, width=width, height=height, source="file")
 
 
+@pytest.mark.models
 @pytest.mark.django_db
 def test_thumbnails_of_images_stored_by_a_real_compare_call_come_in_the_three_sizes(
     client: Client, alice: tuple[ApiAccount, str]
@@ -219,6 +220,7 @@ def big_photo(fmt: str) -> bytes:
     return encode(cv2.resize(pixels("grace_hopper"), (3000, 4000), interpolation=cv2.INTER_LINEAR), fmt)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
 @pytest.mark.django_db
 def test_a_large_image_is_decoded_once_for_its_preview_then_never_again(

@@ -17,6 +17,8 @@ import pytest
 
 from ops import abuse, load, nginx
 
+pytestmark = [pytest.mark.models, pytest.mark.slow]
+
 
 def failed(checks: list[abuse.Check]) -> list[str]:
     return [f"{check.section}: {check.name}: {check.detail}" for check in checks if check.verdict == "FAIL"]

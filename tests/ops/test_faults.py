@@ -38,6 +38,9 @@ def assert_failed_cleanly_and_recovered(run: FaultRun) -> None:
     assert run.problems() == []
 
 
+@pytest.mark.services
+@pytest.mark.models
+@pytest.mark.slow
 def test_a_stopped_object_store_fails_calls_cleanly_and_charges_nothing(bench: Bench) -> None:
     run = storage_stopped(bench, calls=2)  # two storing a new image, one reading a stored one
     assert len(run.during_fault) == 3
@@ -45,6 +48,9 @@ def test_a_stopped_object_store_fails_calls_cleanly_and_charges_nothing(bench: B
     assert "/readyz while the store was down: 503" in run.notes
 
 
+@pytest.mark.services
+@pytest.mark.models
+@pytest.mark.slow
 def test_a_stopped_redis_fails_calls_cleanly_and_charges_nothing(bench: Bench) -> None:
     run = redis_stopped(bench, calls=2)
     assert_failed_cleanly_and_recovered(run)
