@@ -31,11 +31,6 @@ log = logging.getLogger("faceportal.api")
 security_log = logging.getLogger("django.security.DisallowedHost")
 
 _READ_SIZE = 64 * 1024
-# A refused body is still read to its end, up to this much, before the answer: behind nginx
-# (which sends whole requests and allows 12 MB) a connection closed on an unread body resets
-# while nginx is still sending it, and the client gets nginx's 502 instead of the refusal.
-# Past it (no documented proxy sends that much) the connection is simply closed.
-_DRAIN_LIMIT = 16 * 1024 * 1024
 
 
 class ApiMiddleware:
@@ -52,7 +47,7 @@ class ApiMiddleware:
             # whatever charset a Content-Type names: Django would decode them by it.
             request.encoding = "utf-8"
         response = self._answer(request, family, call.request_id, family.max_body)
-        _drain(request)
+        _drain(request, family.max_body)
         response["X-Request-Id"] = call.request_id
         if not response.streaming and not response.has_header("Content-Length"):
             # As CommonMiddleware gives the answers that pass through it; not the ones made here.
@@ -110,9 +105,13 @@ def _is_unsized(request: HttpRequest) -> bool:
     return chunked and not request.META.get("CONTENT_LENGTH")
 
 
-def _drain(request: HttpRequest) -> None:
-    """Reads and drops what is left of a sized body the answer did not need."""
-    if _content_length(request) > _DRAIN_LIMIT:
+def _drain(request: HttpRequest, limit: int) -> None:
+    """Reads and drops what is left of a body within the family's cap that the answer did not
+    need (a refused content type, a missing parameter): behind nginx, which sends whole
+    requests, a connection closed on an unread body resets while nginx is still sending it,
+    and the client gets nginx's 502 instead of the refusal. A body over the cap is refused
+    unread, as the cap promises (its sender is told at once and costs nothing more)."""
+    if _content_length(request) > limit:
         return
     stream = getattr(request, "_stream", None)
     try:

@@ -183,18 +183,25 @@ def test_a_malformed_chunked_body_is_a_json_refusal(
     assert body.get("reason", "malformed chunked body") == "malformed chunked body"
 
 
-@pytest.mark.parametrize(
-    ("size", "content_type"),
-    [(1_500_000, "text/plain"), (11 * 1024 * 1024 + 10, "multipart/form-data; boundary=x")],
-    ids=["refused-unread-type", "refused-over-the-cap"],
-)
-def test_a_refused_body_is_read_to_its_end_before_the_answer(api: Api, size: int, content_type: str) -> None:
+def test_a_refused_body_within_the_cap_is_read_to_its_end_before_the_answer(api: Api) -> None:
     # A proxy (nginx) that is still sending the body when gunicorn closes the connection gets
     # a reset and answers 502 instead of the refusal: the body must be taken in first.
+    size = 1_500_000
     stream = Counting(size)
     path = f"{COMPARE}?api_id={api.account.api_id}&api_secret={api.secret}"
-    environ: dict[str, Any] = {"CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(size)}
+    environ: dict[str, Any] = {"CONTENT_TYPE": "text/plain", "CONTENT_LENGTH": str(size)}
     environ["wsgi.input"] = stream
     response = api.client.post(path, **environ)
     assert response.status_code == 400
     assert stream.taken == size
+
+
+def test_a_body_over_the_cap_is_refused_unread(api: Api) -> None:
+    size = 11 * 1024 * 1024 + 10
+    stream = Counting(size)
+    path = f"{COMPARE}?api_id={api.account.api_id}&api_secret={api.secret}"
+    environ: dict[str, Any] = {"CONTENT_TYPE": "multipart/form-data; boundary=x", "CONTENT_LENGTH": str(size)}
+    environ["wsgi.input"] = stream
+    response = api.client.post(path, **environ)
+    assert response.json()["status"] == "IMAGE_FILE_SIZE_TOO_BIG"
+    assert stream.taken == 0

@@ -6,6 +6,7 @@ into (in production they are the transaction's BEGIN and COMMIT).
 
 from __future__ import annotations
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -18,6 +19,7 @@ def statements(context: CaptureQueriesContext) -> list[str]:
     return [query["sql"] for query in context.captured_queries if "SAVEPOINT" not in query["sql"]]
 
 
+@pytest.mark.models
 def test_a_compare_of_two_uploads_costs_seven_statements(api: Api) -> None:
     """Authentication (the secret's hash, then the account: apart on purpose, see
     accounts.services.authenticate), the atomic quota charge, the two images, the history row
@@ -29,6 +31,7 @@ def test_a_compare_of_two_uploads_costs_seven_statements(api: Api) -> None:
     assert verbs == ["SELECT", "SELECT", "UPDATE", "INSERT", "INSERT", "INSERT", "UPDATE"]
 
 
+@pytest.mark.models
 def test_a_detect_costs_five_statements(api: Api) -> None:
     with CaptureQueriesContext(connection) as context:
         assert api.faceid({"image": upload("astronaut")}).status_code == 200

@@ -131,6 +131,7 @@ def test_every_endpoint_of_the_registry_has_a_success_checked_here() -> None:
     assert set(SUCCESSES) == set(BY_NAME)
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("name", list(SUCCESSES))
 def test_a_success_matches_the_schema(api: Api, name: str) -> None:
     SUCCESSES[name](api)
@@ -153,6 +154,7 @@ def test_linkface_refusals_match_the_schema(api: Api, name: str) -> None:
     assert body["status"] == "NO_PERMISSION"
 
 
+@pytest.mark.models  # the no-face cases run the detector
 @pytest.mark.parametrize(
     ("name", "fields", "code", "image"),
     [
@@ -226,6 +228,7 @@ def test_the_portal_links_every_try_it_page_of_the_registry(api: Api) -> None:
             assert f"{link}{current}>{page.nav}</a>" in html
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("name", ["compare", "mask"])
 def test_what_try_it_out_sends_from_the_examples_is_accepted(api: Api, name: str) -> None:
     """Swagger UI sends each field's example (empty ones too) beside the files the user picks."""
