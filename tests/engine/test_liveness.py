@@ -41,7 +41,7 @@ from faceengine.liveness import (
     score_capture,
     timestamps_cue,
 )
-from facelab.liveness_eval import (
+from facelab.liveness_attacks import (
     ATTACK_CLASSES,
     PrintPose,
     background,
@@ -49,8 +49,8 @@ from facelab.liveness_eval import (
     load_prints,
     presentations,
     render,
-    turning_head,
 )
+from facelab.liveness_eval import turning_head
 from tests.conftest import pixels
 
 

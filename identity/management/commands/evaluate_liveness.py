@@ -9,7 +9,7 @@ from tqdm import tqdm
 
 from faceengine.engine import FaceEngine
 from faceengine.liveness import CUES, DECISION_THRESHOLD
-from facelab import liveness_eval
+from facelab import liveness_attacks, liveness_eval
 
 
 class Command(BaseCommand):
@@ -25,7 +25,10 @@ class Command(BaseCommand):
             "--seeds", type=int, default=2, help="random seeds per class and print (default 2)"
         )
         parser.add_argument(
-            "--classes", nargs="+", default=list(liveness_eval.ATTACK_CLASSES), help="attack classes to run"
+            "--classes",
+            nargs="+",
+            default=list(liveness_attacks.ATTACK_CLASSES),
+            help="attack classes to run",
         )
         parser.add_argument("--prints", nargs="+", default=None, help="only these prints (e.g. astronaut)")
         parser.add_argument("--threads", type=int, default=1, help="engine threads (default 1: one core)")
@@ -34,13 +37,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        unknown = set(options["classes"]) - set(liveness_eval.ATTACK_CLASSES)
+        unknown = set(options["classes"]) - set(liveness_attacks.ATTACK_CLASSES)
         if unknown or options["seeds"] < 1:
             raise CommandError(
-                f"need --seeds >= 1 and classes among {', '.join(liveness_eval.ATTACK_CLASSES)}"
+                f"need --seeds >= 1 and classes among {', '.join(liveness_attacks.ATTACK_CLASSES)}"
             )
         engine = FaceEngine(threads=options["threads"])
-        prints = [p.name for p in liveness_eval.load_prints(engine)]
+        prints = [p.name for p in liveness_attacks.load_prints(engine)]
         chosen = [name for name in prints if options["prints"] is None or name in options["prints"]]
         if not chosen:
             raise CommandError(f"no such prints; available: {', '.join(prints)}")
