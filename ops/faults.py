@@ -1,6 +1,6 @@
 """Fault runs: what a client sees when a part of the service fails, and what is left after.
 
-`python -m ops.faults` starts PostgreSQL, Redis and SeaweedFS S3 (ops/services.py) and one
+`python -m ops.faults` starts PostgreSQL, Redis and SeaweedFS S3 (ops/services/) and one
 gunicorn instance on them, all on loopback, then in turn:
 
 - kills a worker with SIGKILL in the middle of compare requests;

@@ -20,7 +20,7 @@ from facelab.testdata import photo_bytes
 from tests import storage
 
 # Helper modules that assert, with pytest's detailed messages like the tests themselves.
-pytest.register_assert_rewrite("tests.api.helpers", "tests.images")
+pytest.register_assert_rewrite("tests.api.helpers", "tests.browser.helpers", "tests.images")
 
 TESTS = Path(__file__).resolve().parent
 # Marks every test of a folder carries.

@@ -1,6 +1,7 @@
-"""Browser fixtures: Debian's chromium driven by Playwright, a signed-in portal user, and one
+"""Browser fixtures: Debian's chromium driven by Playwright, a signed-in portal user, one
 folder where every browser test saves its screenshots (printed at the end of the run, kept
-for a person to look at: FACEPORTAL_SCREENSHOTS, or a fresh temporary folder)."""
+for a person to look at: FACEPORTAL_SCREENSHOTS, or a fresh temporary folder), and the
+try-it tests' user with an API key (`key`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
+
+from accounts.models import ApiAccount
+from accounts.services import account_create
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -25,6 +30,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PASSWORD = "a long test passphrase 7"
+TRY_USERNAME = "tryer"  # the try-it tests' user
 _used_screenshot_dirs: list[Path] = []
 
 
@@ -125,6 +131,23 @@ def browsing(chromium: Any, live_server: Any, screenshot_dir: Path) -> Iterator[
 
 def make_user(username: str, password: str = PASSWORD) -> Any:
     return get_user_model().objects.create_user(username=username, password=password)
+
+
+@dataclass
+class Key:
+    account: ApiAccount
+    secret: str
+
+
+@pytest.fixture
+def key(settings: Any, tmp_path: Path) -> Key:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    cache.clear()
+    make_user(TRY_USERNAME)
+    account, secret = account_create(
+        username=TRY_USERNAME, name="try-it key", quota=100, rate=0, concurrency=10
+    )
+    return Key(account, secret)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -1,0 +1,122 @@
+"""Helpers of the try-it browser tests (tests/browser/test_portal_tryit_*.py): open a try
+page with the key's secret, wait for and read its answer, find the call in the history, and
+check the page fits a phone without errors. Their asserts are rewritten like the tests'
+(tests/conftest.py registers this module)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from accounts.models import ApiCall
+from tests.browser.conftest import TRY_USERNAME, Browsing, Key
+from tests.conftest import encode, pixels
+
+RESULT_TIMEOUT_MS = 60_000
+PHONE = {"width": 390, "height": 844}
+
+
+def write_photo(folder: Path, name: str, filename: str, fmt: str = "JPEG") -> Path:
+    path = folder / filename
+    path.write_bytes(encode(pixels(name), fmt, **({"quality": 92} if fmt == "JPEG" else {})))
+    return path
+
+
+def open_try_page(browsing: Browsing, key: Key, name: str) -> Any:
+    """Signs in, keeps the key's secret in the tab's sessionStorage as the dashboard does, and
+    opens the page, which must fill the secret in from there."""
+    browsing.sign_in(TRY_USERNAME)
+    browsing.page.evaluate(
+        "([id, secret]) => { sessionStorage.setItem('faceportal.api_id', id);"
+        " sessionStorage.setItem('faceportal.secret.' + id, secret); }",
+        [key.account.api_id, key.secret],
+    )
+    page = browsing.page
+
+    def failed_resource(response: Any) -> None:
+        # The page's own resources must all load; API refusals are answers; there is no favicon.
+        api = "/faceid/" in response.url or "/identity/" in response.url
+        if response.status >= 400 and not api and not response.url.endswith("/favicon.ico"):
+            browsing.console.append(f"failed: {response.status} {response.url}")
+
+    page.on("response", failed_resource)
+    browsing.go(f"/portal/try/{name}/")
+    page.wait_for_selector("#try-submit:not([disabled])")
+    assert page.locator("#try-api-id").input_value() == key.account.api_id
+    assert page.locator("#try-secret").input_value() == key.secret
+    return page
+
+
+def call_and_wait(page: Any, button: str) -> None:
+    page.get_by_role("button", name=button).click()
+    wait_for_answer(page)
+
+
+def wait_for_answer(page: Any) -> None:
+    page.wait_for_function(
+        "() => !document.getElementById('try-facts').hidden"
+        " && !document.getElementById('try-submit').disabled",
+        timeout=RESULT_TIMEOUT_MS,
+    )
+
+
+def answer(page: Any) -> dict[str, Any]:
+    error = page.locator("#try-error")
+    assert error.is_hidden(), error.text_content()
+    return dict(json.loads(page.locator("#try-raw").text_content() or "{}"))
+
+
+def history_row(request_id: str | None, seconds: float = 5.0) -> ApiCall:
+    """The call's history row once it is complete: the server completes it after writing the
+    answer (identity/api/history.py), so the browser can be a moment ahead of it."""
+    deadline = time.monotonic() + seconds
+    while True:
+        call = ApiCall.objects.filter(request_id=request_id).first()
+        if (call is not None and call.http_status) or time.monotonic() > deadline:
+            assert call is not None, f"no history row for {request_id}"
+            return call
+        time.sleep(0.02)
+
+
+def recorded_call(page: Any, key: Key, endpoint: str, status: str, http_status: int) -> ApiCall:
+    """The call the page made is in the history, and the page links to it by its request id."""
+    link = page.locator("#try-request-id a")
+    request_id = link.text_content()
+    call = history_row(request_id)
+    assert (call.account_id, call.endpoint, call.status, call.http_status) == (
+        key.account.pk,
+        endpoint,
+        status,
+        http_status,
+    )
+    assert link.get_attribute("href") == f"/portal/calls/{request_id.replace(',', '%2C')}/"
+    # The secret went to the API in the form, never into a URL.
+    assert key.secret not in page.url and key.secret not in json.dumps(call.request_params)
+    return call
+
+
+def curl_text(page: Any, key: Key) -> str:
+    text = str(page.locator("#try-curl").text_content())
+    assert key.secret not in text and '"api_secret=$API_SECRET"' in text
+    return text
+
+
+def fits_a_phone(page: Any) -> None:
+    """At 390 px nothing is wider than the screen (wide tables scroll inside their own box)."""
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(200)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def no_page_errors(browsing: Browsing) -> None:
+    """No script error, no console error but the browser's own "Failed to load resource" (the
+    favicon, an API refusal), and no failed resource (collected by open_try_page)."""
+    errors = [
+        line
+        for line in browsing.console
+        if line.startswith(("pageerror", "failed"))
+        or (line.startswith("error") and "Failed to load resource" not in line)
+    ]
+    assert not errors, errors
