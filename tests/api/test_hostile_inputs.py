@@ -4,13 +4,13 @@ worker still answers the next call."""
 from __future__ import annotations
 
 import io
-import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from facelab.bombs import tiff_declaring
 from tests.api.conftest import Api, nothing_left_behind, raw_upload, upload
 from tests.api.helpers import still_answers
 from tests.conftest import encode, pixels
@@ -25,27 +25,6 @@ def compare_with(api: Api, data: bytes, filename: str) -> dict[str, object]:
     )
     assert response.status_code in (200, 400), response.content
     return dict(response.json())
-
-
-def tiff_declaring(width: int, height: int) -> bytes:
-    """A little-endian TIFF whose one IFD declares a huge image over four bytes of data."""
-    entries = [
-        (256, 4, 1, width),  # ImageWidth
-        (257, 4, 1, height),  # ImageLength
-        (258, 3, 1, 8),  # BitsPerSample
-        (259, 3, 1, 1),  # no compression
-        (262, 3, 1, 1),  # black is zero
-        (273, 4, 1, 8),  # StripOffsets: right after the header
-        (277, 3, 1, 1),  # SamplesPerPixel
-        (278, 4, 1, height),  # RowsPerStrip
-        (279, 4, 1, 4),  # StripByteCounts
-    ]
-    ifd_offset = 12
-    header = b"II*\x00" + struct.pack("<I", ifd_offset) + b"\x00\x00\x00\x00"
-    ifd = struct.pack("<H", len(entries))
-    for tag, kind, count, value in entries:
-        ifd += struct.pack("<HHII", tag, kind, count, value)
-    return header + ifd + struct.pack("<I", 0)
 
 
 @pytest.mark.models
