@@ -33,6 +33,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from faceengine.sface import CHIP_SIZE, EMBEDDING_SIZE, INPUT_NAME, OUTPUT_NAME
+from facelab.modelprep.names import unique_name
 
 OPSET = 17
 # The IR version that introduced opset 17, as the other converters write: runtimes widely accept it.
@@ -155,12 +156,7 @@ class _Graph:
     # --- helpers ---------------------------------------------------------------------------
 
     def unique(self, base: str) -> str:
-        candidate, n = base, 0
-        while candidate in self._names:
-            n += 1
-            candidate = f"{base}_{n}"
-        self._names.add(candidate)
-        return candidate
+        return unique_name(base, self._names)
 
     def constant(self, name: str) -> Array:
         if name not in self.constants:

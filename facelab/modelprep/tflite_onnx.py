@@ -38,6 +38,8 @@ import tflite
 from onnx import TensorProto, helper, numpy_helper
 from tflite.utils import BUILTIN_OPCODE2NAME
 
+from facelab.modelprep.names import unique_name
+
 OPSET = 17
 #: Oldest ONNX IR version that supports opset 17, so older runtimes load the model.
 IR_VERSION = 8
@@ -241,12 +243,7 @@ class _Converter:
 
     def unique(self, name: str) -> str:
         """Reserve a graph-wide unique ONNX name derived from ``name``."""
-        candidate, n = name, 0
-        while candidate in self.used_names:
-            n += 1
-            candidate = f"{name}_{n}"
-        self.used_names.add(candidate)
-        return candidate
+        return unique_name(name, self.used_names)
 
     def node(self, op_type: str, inputs: Sequence[str], output: str, **attrs: Any) -> None:
         """Append a single-output node, named after its (unique) output."""
