@@ -56,21 +56,25 @@ class CallLogChangeList(ChangeList):
         return {"range": "in the chosen dates" if dated else "in the last 30 days", "rows": summary}
 
 
+# One call in a line of the log, and at the top of its page.
+SUMMARY_FIELDS = (
+    "created_at",
+    "request_id",
+    "endpoint",
+    "status",
+    "http_status",
+    "latency_ms",
+    "account_link",
+    "client_ip",
+)
+
+
 @admin.register(ApiCall)
 class ApiCallAdmin(admin.ModelAdmin):
     """The call log: read-only, since it is what quotas and support questions rest on. Only
     superusers may delete from it (say, to honour an erasure request); no one edits it."""
 
-    list_display = [
-        "created_at",
-        "request_id",
-        "endpoint",
-        "status",
-        "http_status",
-        "latency_ms",
-        "account_link",
-        "client_ip",
-    ]
+    list_display = list(SUMMARY_FIELDS)
     list_display_links = ["created_at", "request_id"]
     list_filter = ["endpoint", "status", "http_status", CallAccountFilter]
     date_hierarchy = "created_at"
@@ -81,18 +85,7 @@ class ApiCallAdmin(admin.ModelAdmin):
     fieldsets = [
         (
             None,
-            {
-                "fields": [
-                    "request_id",
-                    "created_at",
-                    "endpoint",
-                    "status",
-                    "http_status",
-                    "latency_ms",
-                    "account_link",
-                    "client_ip",
-                ]
-            },
+            {"fields": list(SUMMARY_FIELDS)},
         ),
         ("Request", {"fields": ["request_bytes", "parameters", "images"]}),
         ("Response", {"fields": ["response_bytes", "body"]}),

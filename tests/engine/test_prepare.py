@@ -10,6 +10,7 @@ import pytest
 
 from faceengine import FaceEngine
 from faceengine.errors import ModelUnavailable
+from faceengine.models import REQUIRED
 from facelab.modelprep import prepare
 from facelab.modelprep.sources import sha256_of
 
@@ -91,3 +92,8 @@ def test_an_engine_loads_the_models_once_prepare_models_wrote_them(tmp_path: Pat
     prepare.prepare_models(fresh, log=lambda _message: None)
     engine = FaceEngine(models_dir=fresh, threads=1)
     assert (fresh / "manifest.json").is_file() and engine.threads == 1
+
+
+def test_preparation_makes_exactly_the_models_the_engine_requires() -> None:
+    # Two lists by design (serving may not import the lab); this keeps them one rule.
+    assert tuple(spec.name for spec in prepare.MODELS) == REQUIRED
