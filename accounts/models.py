@@ -21,6 +21,13 @@ class Endpoint(models.TextChoices):
     MASK = "mask", route_of("mask")
     UPLOAD_LIVENESS = "upload_liveness", route_of("upload_liveness")
     LIVENESS_VERIFICATION = "liveness_verification", route_of("liveness_verification")
+    FACESET_CREATE = "faceset_create", route_of("faceset_create")
+    FACESET_ADD_FACE = "faceset_add_face", route_of("faceset_add_face")
+    FACESET_SEARCH_FACE = "faceset_search_face", route_of("faceset_search_face")
+    FACESET_DELETE_FACE = "faceset_delete_face", route_of("faceset_delete_face")
+    FACESET_DELETE = "faceset_delete", route_of("faceset_delete")
+    FACESET_LIST = "faceset_list", route_of("faceset_list")
+    FACESET_INFO = "faceset_info", route_of("faceset_info")
 
 
 def all_endpoints() -> list[str]:

@@ -216,6 +216,115 @@ ENDPOINTS: tuple[ApiEndpoint, ...] = (
     ),
 )
 
+
+def _faceset(
+    verb: str,
+    label: str,
+    summary: str,
+    description: str,
+    params: tuple[Param, ...] = (),
+    extra_400: tuple[str, ...] = (),
+) -> ApiEndpoint:
+    """A face-set endpoint (API.md, "Face sets and 1:N search"): LinkFace's family, credentials
+    also in the X-DF-API-ID / X-DF-API-SECRET headers."""
+    return ApiEndpoint(
+        name=f"faceset_{verb}",
+        path=f"faceset/v2/{verb}",
+        view=f"identity.faceset_views.{''.join(part.title() for part in verb.split('_'))}View",
+        family=LINKFACE,
+        permission=f"faceset_{verb}",
+        label=label,
+        summary=summary,
+        description=description + FACESET_NOTE,
+        params=params,
+        extra_400=extra_400,
+    )
+
+
+FACESET_NOTE = (
+    " Credentials may also come in the headers `X-DF-API-ID` and `X-DF-API-SECRET`. An unknown set "
+    "(another account's included) answers `INVALID_ARGUMENT` with the reason `face db <name> not exist`."
+)
+SET_NAME = Param(
+    "name", "string", "the face set's name: 1 to 64 of A-Z a-z 0-9 _ -", required=True, example="staff"
+)
+FACESET_IMAGE = (
+    Param("file", "image", "the photo, uploaded"),
+    Param("url", "url", "the photo, fetched from an http/https URL", example=""),
+    Param("image_id", "string", "the photo, an image stored earlier by this account (32 hex)", example=""),
+    Param("image_base64", "string", "the photo, as base64 text", example=""),
+)
+FACESET_IMAGE_CHOICE = (
+    " Give the photo by one of `image_id`, `file`, `url`, `image_base64` (with several, in that "
+    "order of precedence). With several faces the largest is used."
+)
+FACESET_ENDPOINTS = (
+    _faceset(
+        "create",
+        "Face set: create",
+        "Create a face set",
+        "A new, empty set of this account; at most {faceset_max_sets} sets per account.",
+        (SET_NAME, Param("desc", "string", "a description, at most 256 characters", example="")),
+    ),
+    _faceset(
+        "add_face",
+        "Face set: add face",
+        "Enrol a face in a set",
+        "Enrols the photo's largest face under `person_id` (generated when absent: above every person "
+        "id the set has seen). At most {faceset_max_faces} faces per set. The photo is stored like "
+        "every uploaded image (kept {retention_days} days); the template until the face is deleted."
+        + FACESET_IMAGE_CHOICE,
+        (
+            SET_NAME,
+            *FACESET_IMAGE,
+            Param("person_id", "string", "the person's integer id (0 to 2^53-1)", example=""),
+        ),
+        IMAGE_CODES,
+    ),
+    _faceset(
+        "search_face",
+        "Face set: search",
+        "Search a set with a face (1:N)",
+        "The enrolled faces most like the photo's largest face, best first, those whose score reaches "
+        "`threshold`. `score` is compare's calibrated confidence: one given other person reaches t "
+        "with probability 10^-(10t-3); in a set of N people the chance that someone wrong passes is "
+        "about N times that (docs/facesets.md)." + FACESET_IMAGE_CHOICE,
+        (
+            SET_NAME,
+            *FACESET_IMAGE,
+            Param("threshold", "string", "the lowest score returned, 0 to 1 (default 0.8)", example="0.8"),
+            Param("topN", "string", "how many faces at most, 1 to 10 (default 1)", example="1"),
+        ),
+        IMAGE_CODES,
+    ),
+    _faceset(
+        "delete_face",
+        "Face set: delete face",
+        "Delete one face",
+        "The face, its template and its enrolled photo (unless another face was enrolled from it).",
+        (
+            SET_NAME,
+            Param("face_id", "string", "the face's id, as add_face answered it", required=True, example="1"),
+        ),
+    ),
+    _faceset(
+        "delete",
+        "Face set: delete",
+        "Delete a face set",
+        "The set with all its faces, their templates and enrolled photos.",
+        (SET_NAME,),
+    ),
+    _faceset("list", "Face set: list", "List the account's face sets", "Every set of this account."),
+    _faceset(
+        "info",
+        "Face set: info",
+        "One face set's counts",
+        "The set's description, face and person counts and creation time.",
+        (SET_NAME,),
+    ),
+)
+ENDPOINTS = ENDPOINTS + FACESET_ENDPOINTS
+
 BY_NAME: dict[str, ApiEndpoint] = {endpoint.name: endpoint for endpoint in ENDPOINTS}
 TRYIT_PAGES: tuple[TryIt, ...] = tuple(entry.tryit for entry in ENDPOINTS if entry.tryit)
 

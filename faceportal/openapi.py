@@ -70,6 +70,9 @@ def numbers() -> dict[str, str]:
         "rle_pixels": f"{MAX_RLE_PIXELS:,}",
         "package_mpx": _figure(MAX_PACKAGE_PIXELS / 1_000_000),
         "frame_max_side": str(MAX_FRAME_SIDE),
+        "faceset_max_sets": f"{settings.FACEPORTAL_FACESET_MAX_SETS:,}",
+        "faceset_max_faces": f"{settings.FACEPORTAL_FACESET_MAX_FACES:,}",
+        "retention_days": str(settings.FACEPORTAL_IMAGE_RETENTION_DAYS),
     }
 
 

@@ -282,6 +282,49 @@ VERIFY_OK = _obj(
     ["request_id", "status", "hack_score", "verify_score", "liveness_data_id", "image_id"],
 )
 
+# -- Face sets (API.md, "Face sets and 1:N search") -------------------------------------------
+
+INTEGER = {"type": "integer", "minimum": 0}
+UNIX = {"type": "integer", "description": "unix seconds"}
+FACESET_DONE = _obj({"request_id": REQUEST_ID, "status": OK}, ["request_id", "status"])
+
+
+def _faceset_ok(result: Schema) -> Schema:
+    return _obj(
+        {"request_id": REQUEST_ID, "status": OK, "result": result}, ["request_id", "status", "result"]
+    )
+
+
+FACE_ADDED_OK = _faceset_ok(
+    _obj(
+        {"face_id": INTEGER, "person_id": INTEGER, "create_time": UNIX},
+        ["face_id", "person_id", "create_time"],
+    )
+)
+FACE_FOUND_OK = _faceset_ok(
+    {
+        "type": "array",
+        "description": "best first; only scores reaching `threshold`; empty when none does",
+        "items": _obj(
+            {
+                "person_id": INTEGER,
+                "face_id": INTEGER,
+                "score": {**NUMBER_01, "description": "calibrated as compare's confidence"},
+                "create_time": UNIX,
+            },
+            ["person_id", "face_id", "score", "create_time"],
+        ),
+    }
+)
+SET_FIELDS: dict[str, Schema] = {
+    "name": {"type": "string"},
+    "desc": {"type": "string"},
+    "face_count": INTEGER,
+    "create_time": UNIX,
+}
+FACESET_LIST_OK = _faceset_ok({"type": "array", "items": _obj(SET_FIELDS, list(SET_FIELDS))})
+FACESET_INFO_OK = _faceset_ok(_obj({**SET_FIELDS, "person_count": INTEGER}, [*SET_FIELDS, "person_count"]))
+
 
 def _json(schema: Schema, description: str) -> Schema:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
@@ -304,4 +347,11 @@ SUCCESS: dict[str, Schema] = {
     "liveness_challenge": _json(CHALLENGE_OK, "a fresh challenge"),
     "upload_liveness": _json(UPLOAD_OK, "the package was accepted and stored"),
     "liveness_verification": _json(VERIFY_OK, "the scores"),
+    "faceset_create": _json(FACESET_DONE, "the set was created"),
+    "faceset_add_face": _json(FACE_ADDED_OK, "the face was enrolled"),
+    "faceset_search_face": _json(FACE_FOUND_OK, "the best matches (possibly none)"),
+    "faceset_delete_face": _json(FACESET_DONE, "the face was deleted"),
+    "faceset_delete": _json(FACESET_DONE, "the set was deleted"),
+    "faceset_list": _json(FACESET_LIST_OK, "the account's sets"),
+    "faceset_info": _json(FACESET_INFO_OK, "the set's counts"),
 }

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "accounts",
     "resources",
+    "facesets",
     "identity",
     "portal",
 ]
@@ -193,6 +194,14 @@ FACEPORTAL_URL_TIMEOUT = float(env_str("FACEPORTAL_URL_TIMEOUT", "5"))
 # private, e.g. an internal image server. Everything non-public is refused otherwise.
 FACEPORTAL_URL_ALLOWED_HOSTS = env_list("FACEPORTAL_URL_ALLOWED_HOSTS")
 FACEPORTAL_IMAGE_RETENTION_DAYS = int(env_str("FACEPORTAL_IMAGE_RETENTION_DAYS", "30"))
+
+# -- Face sets (API.md, "Face sets and 1:N search"; docs/facesets.md) ----------------------
+# Sets per account, and faces per set (the vendor caps a set at 100,000; measured at 1M).
+FACEPORTAL_FACESET_MAX_SETS = int(env_str("FACEPORTAL_FACESET_MAX_SETS", "1000"))
+FACEPORTAL_FACESET_MAX_FACES = int(env_str("FACEPORTAL_FACESET_MAX_FACES", "1000000"))
+# Faces one worker keeps in memory for exact search (about 540 bytes each): sets searched
+# least recently are dropped beyond it and read again when next searched.
+FACEPORTAL_FACESET_CACHE_FACES = int(env_str("FACEPORTAL_FACESET_CACHE_FACES", "2000000"))
 
 # -- Portal ------------------------------------------------------------------------
 LOGIN_URL = "portal:login"

@@ -27,5 +27,5 @@ urlpatterns = [
     *(_route(entry) for entry in ENDPOINTS),
     path("liveness/capture/", capture_page.capture_page, name="liveness_capture"),
     # Anything else under the API prefixes answers in the API's own JSON, not an HTML page.
-    re_path(r"^(?:identity|resources|faceid)(?:/|$)", views.api_not_found, name="not_found"),
+    re_path(r"^(?:identity|resources|faceid|faceset)(?:/|$)", views.api_not_found, name="not_found"),
 ]

@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 ENGINE = ("faceengine", "facelab")
 # Our own admin modules; Django's (django.contrib.admin.forms, ...) are a library like any other.
-OUR_ADMINS = tuple(f"{app}.admin" for app in ("accounts", "identity", "portal", "resources"))
+OUR_ADMINS = tuple(f"{app}.admin" for app in ("accounts", "facesets", "identity", "portal", "resources"))
 
 
 def imported_modules(package: str) -> list[tuple[str, str]]:
@@ -73,7 +73,7 @@ def test_storage_never_imports_the_portal() -> None:
     assert offending("resources", ("portal",)) == []
 
 
-APPS = ("accounts", "faceportal", "identity", "portal", "resources")
+APPS = ("accounts", "faceportal", "facesets", "identity", "portal", "resources")
 
 
 def test_the_engine_imports_no_django_and_no_app() -> None:
@@ -89,3 +89,12 @@ def test_the_lab_is_imported_by_no_serving_module() -> None:
 
 def test_storage_never_imports_the_api() -> None:
     assert offending("resources", ("identity",)) == []
+
+
+def test_face_sets_import_neither_the_api_nor_the_portal() -> None:
+    # Face sets are storage and search: the API shapes their answers, the portal shows them.
+    assert offending("facesets", ("identity", "portal")) == []
+
+
+def test_accounts_and_storage_never_import_face_sets() -> None:
+    assert offending("accounts", ("facesets",)) == [] and offending("resources", ("facesets",)) == []

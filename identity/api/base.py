@@ -128,7 +128,7 @@ def as_api_error(exc: BaseException, family: Family, request_id: str) -> ApiErro
     if isinstance(exc, Refusal):
         return family.refused(exc.code, exc.reason)
     if isinstance(exc, InvalidArgument):
-        return family.invalid(exc.name, exc.reason)
+        return family.invalid(exc.name, exc.reason, verbatim=exc.verbatim)
     if isinstance(exc, MissingCredential):
         return family.missing(exc.name)
     if isinstance(exc, ImageProblem):

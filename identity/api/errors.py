@@ -50,12 +50,16 @@ class Refusal(Exception):
 
 
 class InvalidArgument(Exception):
-    """A parameter given wrongly: `reason` in the vendor's words, for the families that say it."""
+    """A parameter given wrongly: `reason` in the vendor's words, for the families that say it.
 
-    def __init__(self, name: str, reason: str) -> None:
-        super().__init__(f"argument '{name}': {reason}")
+    `verbatim`: the reason is said as it is, not as "argument '<name>': <reason>" (the face
+    sets' `face db <name> not exist` names what is wrong with the request, not one value)."""
+
+    def __init__(self, name: str, reason: str, *, verbatim: bool = False) -> None:
+        super().__init__(reason if verbatim else f"argument '{name}': {reason}")
         self.name = name
         self.reason = reason
+        self.verbatim = verbatim
 
 
 class MissingCredential(Exception):

@@ -12,7 +12,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -93,8 +93,8 @@ class Family:
     def _bad(self, name: str, reason: str) -> ApiError:
         return ApiError(self.bad_argument.format(name=name), reason=reason if self.says_reasons else None)
 
-    def invalid(self, name: str, reason: str) -> ApiError:
-        return self._bad(name, f"argument '{name}': {reason}")
+    def invalid(self, name: str, reason: str, *, verbatim: bool = False) -> ApiError:
+        return self._bad(name, reason if verbatim else f"argument '{name}': {reason}")
 
     def not_utf8(self, name: str, *, file_name: bool = False) -> ApiError:
         if self.encoding_error is None:
@@ -204,9 +204,14 @@ FACEID = Family(
     image_codes=_FACEID_IMAGE_CODES,
     plain_too_large=True,
 )
-# The face sets (API.md) will be one more entry: LINKFACE's rules under ("faceset",), with
-# credential_headers={"api_id": "HTTP_X_DF_API_ID", "api_secret": "HTTP_X_DF_API_SECRET"}.
-FAMILIES = (LINKFACE, FACEID)
+# The face sets (API.md) are LinkFace's in everything, under their own prefix, and take the
+# credentials from the headers the vendor's later documents send them in too.
+FACESET = replace(
+    LINKFACE,
+    segments=("faceset",),
+    credential_headers={"api_id": "HTTP_X_DF_API_ID", "api_secret": "HTTP_X_DF_API_SECRET"},
+)
+FAMILIES = (LINKFACE, FACEID, FACESET)
 
 
 def family_for_path(path: str) -> Family | None:

@@ -9,6 +9,8 @@ neutral (ImageProblem), named by the call's family.
 
 from __future__ import annotations
 
+import binascii
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -16,7 +18,7 @@ from django.conf import settings
 from accounts.models import ApiAccount
 from faceengine import DecodedImage, ImageTooLarge, UnreadableImage, decode, read_header
 from faceengine.imageio import ANALYSIS_SIDE
-from identity.api.errors import ImageProblem
+from identity.api.errors import ImageProblem, InvalidArgument
 from identity.api.families import ImageLimits
 from identity.api.params import Params
 from resources import fetch
@@ -32,9 +34,10 @@ class ImageSlot:
     file_field: str
     id_field: str | None = None
     url_field: str | None = None
+    base64_field: str | None = None  # the face sets' `image_base64`, last in precedence
 
     def missing_reason(self) -> str:
-        return missing_reason(self.id_field, self.file_field, self.url_field)
+        return missing_reason(self.id_field, self.file_field, self.url_field, self.base64_field)
 
 
 def missing_reason(*fields: str | None) -> str:
@@ -53,7 +56,7 @@ class LoadedImage:
     slot: ImageSlot
     data: bytes
     image: DecodedImage
-    source: str  # "id", "file" or "url"
+    source: str  # "id", "file" (an upload, base64 included) or "url"
     stored: StoredImage | None  # set when the image came by id
 
     @property
@@ -107,7 +110,31 @@ def _read(
     url = params.text(slot.url_field) if slot.url_field else None
     if url:
         return download(url.strip(), slot.name, limits.max_bytes or 5 * 1024 * 1024), "url", None
+    encoded = params.text(slot.base64_field) if slot.base64_field else None
+    if encoded:
+        return from_base64(encoded, slot, limits.max_bytes or 5 * 1024 * 1024), "file", None
     raise ImageProblem(ImageProblem.MISSING, slot.name, slot.missing_reason())
+
+
+# A data URL's head ("data:image/jpeg;base64,"), which browsers' FileReader gives.
+_DATA_URL = re.compile(r"^data:[\w/+.-]*;base64,", re.ASCII)
+
+
+def from_base64(text: str, slot: ImageSlot, max_bytes: int) -> bytes:
+    """An image given as base64 text (standard alphabet, padding optional, line breaks and a
+    data-URL head allowed). Its size is judged on the text before anything is decoded."""
+    name = slot.base64_field or slot.name
+    compact = "".join(_DATA_URL.sub("", text.strip(), count=1).split())
+    if len(compact) > (max_bytes + 2) // 3 * 4:
+        raise ImageProblem(ImageProblem.FILE_TOO_BIG, slot.name)
+    try:
+        return binascii.a2b_base64(_padded(compact), strict_mode=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidArgument(name, "not valid base64") from exc
+
+
+def _padded(text: str) -> str:
+    return text + "=" * (-len(text) % 4)
 
 
 def download(url: str, name: str, max_bytes: int) -> bytes:

@@ -25,7 +25,7 @@ from django.urls import path
 from django.utils import timezone
 
 from accounts import services
-from accounts.models import ApiAccount, ApiCall
+from accounts.models import ApiAccount, ApiCall, Endpoint
 from resources.models import StoredImage
 from tests.accounts.helpers import (
     act,
@@ -144,7 +144,7 @@ class TestApiAccountAdmin:
         html = staff.get(url(ApiAccount, "add")).content.decode()
         assert "secret" not in html.lower()
         assert 'name="api_id"' not in html
-        assert len(re.findall(r'type="checkbox" name="endpoints"[^>]* checked', html)) == 5
+        assert len(re.findall(r'type="checkbox" name="endpoints"[^>]* checked', html)) == len(Endpoint)
 
     def test_change_saves_endpoints_as_a_list(self, staff: Client, account: ApiAccount) -> None:
         form = {

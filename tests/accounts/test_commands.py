@@ -66,7 +66,16 @@ class TestCreateApiAccount:
     def test_defaults_allow_every_endpoint(self) -> None:
         _, credentials = run("--user", "alice")
         account = ApiAccount.objects.get(api_id=credentials["api_id"])
-        assert account.endpoints == ["detect", "compare", "mask", "upload_liveness", "liveness_verification"]
+        assert account.endpoints == [
+            "detect",
+            "compare",
+            "mask",
+            "upload_liveness",
+            "liveness_verification",
+            *(f"faceset_{verb}" for verb in ("create", "add_face", "search_face", "delete_face", "delete")),
+            "faceset_list",
+            "faceset_info",
+        ]
 
     def test_reuses_an_existing_user(self) -> None:
         user = get_user_model().objects.create_user(username="alice")

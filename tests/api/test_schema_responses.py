@@ -117,6 +117,25 @@ def verification_succeeds(api: Api) -> None:
     assert "details" in check("liveness_verification", api.linkface(url, verbose), 200)
 
 
+def faceset(api: Api, verb: str, fields: dict[str, Any] | None = None) -> Any:
+    name = f"faceset_{verb}"
+    return check(name, api.linkface(BY_NAME[name].url, fields or {}), 200)
+
+
+def faceset_succeeds(api: Api) -> None:
+    """Every face-set call in a set's life, each answer checked (listed under each of them)."""
+    faceset(api, "create", {"name": "staff", "desc": "gate A"})
+    added = faceset(api, "add_face", {"name": "staff", "file": upload("grace_hopper"), "person_id": "7"})
+    faceset(api, "add_face", {"name": "staff", "file": upload("astronaut")})
+    found = faceset(api, "search_face", {"name": "staff", "file": upload("grace_hopper"), "topN": "2"})
+    assert found["result"][0]["face_id"] == added["result"]["face_id"]
+    assert faceset(api, "search_face", {"name": "staff", "file": upload("tom_hanks")})["result"] == []
+    assert faceset(api, "list")["result"][0]["face_count"] == 2
+    assert faceset(api, "info", {"name": "staff"})["result"]["person_count"] == 2
+    faceset(api, "delete_face", {"name": "staff", "face_id": str(added["result"]["face_id"])})
+    faceset(api, "delete", {"name": "staff"})
+
+
 SUCCESSES: dict[str, Callable[[Api], object]] = {
     "detect": detect_succeeds,
     "compare": compare_succeeds,
@@ -124,6 +143,7 @@ SUCCESSES: dict[str, Callable[[Api], object]] = {
     "liveness_challenge": challenge_of,
     "upload_liveness": uploaded_package,
     "liveness_verification": verification_succeeds,
+    **{entry.name: faceset_succeeds for entry in ENDPOINTS if entry.name.startswith("faceset_")},
 }
 
 
