@@ -133,3 +133,24 @@ def _delete_unused_photos(photo_ids: list[str]) -> None:
     for start in range(0, len(photo_ids), 500):
         chunk = photo_ids[start : start + 500]
         purge(StoredImage.objects.filter(pk__in=chunk, enrolled_faces__isnull=True))
+
+
+def faceset_retemplate(
+    *, face_set: FaceSet, templates: dict[int, bytes], model: str, drop: list[int]
+) -> None:
+    """A set moved to another model at once: every face in `templates` gets its new template,
+    the faces in `drop` (whose photo was gone) are deleted, and the set is marked as `model`'s.
+    `deletes` moves too, so that every worker reads the set's matrix again."""
+    with transaction.atomic():
+        locked = FaceSet.objects.filter(pk=face_set.pk)
+        locked.update(deletes=F("deletes") + 1, face_count=F("face_count") - len(drop), template_model=model)
+        remaining = set(EnrolledFace.objects.filter(face_set=face_set).values_list("pk", flat=True))
+        if remaining - set(templates) - set(drop):
+            raise FaceSetProblem(f"face db {face_set.name} changed while its templates were recomputed")
+        photo_ids = list(
+            EnrolledFace.objects.filter(pk__in=drop, photo__isnull=False).values_list("photo_id", flat=True)
+        )
+        EnrolledFace.objects.filter(face_set=face_set, pk__in=drop).delete()
+        _delete_unused_photos(photo_ids)
+        for face_id, template in templates.items():
+            EnrolledFace.objects.filter(face_set=face_set, pk=face_id).update(template=template, model=model)

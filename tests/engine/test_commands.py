@@ -123,3 +123,29 @@ def test_prepare_models_reports_each_model() -> None:
         "face_mesh",
         "embedder_sface",
     ]
+
+
+def test_evaluate_search_enrols_each_person_once_and_ends_with_one_json_line(
+    photo_folder: Path, tmp_path: Path
+) -> None:
+    (photo_folder / "tom.png").write_bytes(encode(pixels("tom_hanks"), "PNG"))
+    listing = write_csv(
+        tmp_path / "images.csv",
+        ["image", "identity"],
+        [
+            ["astronaut_1.jpg", "collins"],
+            ["astronaut_2.png", "collins"],
+            ["grace_hopper_1.jpg", "hopper"],
+            ["grace_hopper_2.png", "hopper"],
+            ["tom.png", "hanks"],  # one photo: enrolled, a distractor, searched non-mated only
+            ["cat.jpg", "chelsea"],  # no face
+        ],
+    )
+    lines = run("evaluate_search", "--images", str(photo_folder), "--list", str(listing), "--processes", "1")
+    report = json.loads(lines[-1])
+    assert (report["enrolled"], report["mated_searches"], report["non_mated_searches"]) == (3, 2, 5)
+    assert report["failed"] == 1 and report["rank1"] == 1.0
+    assert report["tpir"]["0.7"] == 1.0  # a photo and its resized copy pass the vendor's 0.7
+    assert report["fpir"]["0.5"] == 0.0  # three different people: nobody passes for another
+    assert report["promised_fpir"]["0.4"] == pytest.approx(min(1.0, 2 * 10**-1))
+    assert any(line.startswith("rank-1 identification rate: 1.0000") for line in lines)
