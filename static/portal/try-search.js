@@ -49,7 +49,18 @@ function when(unixSeconds) {
   return new Date(unixSeconds * 1000).toISOString().slice(0, 16).replace("T", " ") + " UTC";
 }
 
-function matchCard(match, index, threshold) {
+// The documented thresholds of the page's table, lowest first: a score is read against the
+// highest one it reaches (how often one given other person scores that high).
+const DOCUMENTED = [...document.querySelectorAll("#search-thresholds tr[data-threshold]")]
+  .map((row) => ({ threshold: Number(row.dataset.threshold), rate: row.querySelector("td").textContent }))
+  .sort((a, b) => a.threshold - b.threshold);
+
+function documentedBand(score) {
+  if (typeof score !== "number") return null;
+  return DOCUMENTED.filter((band) => score >= band.threshold).pop() || null;
+}
+
+function matchCard(match, index) {
   const crop = element("img", {
     className: "face-crop",
     attrs: {
@@ -63,11 +74,15 @@ function matchCard(match, index, threshold) {
   crop.addEventListener("error", () => {
     crop.replaceWith(element("div", { className: "face-crop gone", text: "photo removed by retention" }));
   });
-  const reached = typeof match.score === "number" && match.score >= threshold;
+  const band = documentedBand(match.score);
   return element("li", { className: "match", attrs: { "data-face-id": String(match.face_id) } }, [
     crop,
     element("span", { className: "score", text: `#${index + 1} · ${formatNumber(match.score, 3)}` }),
-    element("span", { className: `badge ${reached ? "ok" : "warn"}`, text: `score ≥ ${threshold}` }),
+    element("span", {
+      className: `badge ${band ? "ok" : "warn"}`,
+      text: band ? `≥ ${band.threshold}: ${band.rate}` : `below ${DOCUMENTED[0]?.threshold ?? ""}`,
+      attrs: { title: "How often one other person reaches this score (one comparison)" },
+    }),
     element("dl", { className: "face-facts" }, [
       element("dt", { text: "Person" }),
       element("dd", { className: "mono person-id", text: String(match.person_id) }),
@@ -98,7 +113,7 @@ const page = startTryPage({
     query.alt = `The photo searched with: ${describeSource(context.source)}`;
     $("search-query-caption").textContent = `Searched with ${describeSource(context.source)} in “${context.name}”.`;
     const matches = Array.isArray(result.json.result) ? result.json.result : [];
-    $("search-matches").replaceChildren(...matches.map((match, index) => matchCard(match, index, context.threshold)));
+    $("search-matches").replaceChildren(...matches.map(matchCard));
     $("search-none").hidden = matches.length > 0;
     visual.hidden = false;
     if (!matches.length) return `No face in “${context.name}” reaches ${context.threshold}.`;
