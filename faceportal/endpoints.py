@@ -224,6 +224,7 @@ def _faceset(
     description: str,
     params: tuple[Param, ...] = (),
     extra_400: tuple[str, ...] = (),
+    tryit: TryIt | None = None,
 ) -> ApiEndpoint:
     """A face-set endpoint (API.md, "Face sets and 1:N search"): LinkFace's family, credentials
     also in the X-DF-API-ID / X-DF-API-SECRET headers."""
@@ -238,6 +239,7 @@ def _faceset(
         description=description + FACESET_NOTE,
         params=params,
         extra_400=extra_400,
+        tryit=tryit,
     )
 
 
@@ -296,6 +298,7 @@ FACESET_ENDPOINTS = (
             Param("topN", "string", "how many faces at most, 1 to 10 (default 1)", example="1"),
         ),
         IMAGE_CODES,
+        tryit=TryIt("try_search", "Search"),
     ),
     _faceset(
         "delete_face",

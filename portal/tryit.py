@@ -21,6 +21,7 @@ from django.views.decorators.http import require_safe
 
 from accounts.models import ApiAccount, Endpoint
 from faceportal.endpoints import ENDPOINTS, FACEID
+from facesets.models import FaceSet
 from identity.documented import (
     CUES,
     DECISION_THRESHOLD,
@@ -37,6 +38,9 @@ _TRYIT = {entry.tryit.page: entry for entry in ENDPOINTS if entry.tryit}
 
 # How many stored images / liveness packages are offered for reuse by id.
 RECENT = 30
+# Search's defaults and bound as API.md states them (the view enforcing them is the API's).
+DEFAULT_SEARCH_THRESHOLD = 0.8
+MAX_SEARCH_TOP = 10
 
 # What each liveness cue checks (docs/liveness.md has how each threshold was chosen).
 CUE_MEANINGS: dict[str, str] = {
@@ -115,6 +119,12 @@ def recent_packages(user: Any) -> list[dict[str, object]]:
     ]
 
 
+def face_set_choices(user: Any) -> list[dict[str, object]]:
+    """The sets of each of the user's keys, for search's set picker (it shows the chosen key's)."""
+    sets = FaceSet.objects.filter(account__user=user).select_related("account").order_by("name")
+    return [{"api_id": s.account.api_id, "name": s.name, "faces": s.face_count} for s in sets]
+
+
 def threshold_table() -> list[dict[str, object]]:
     """The contract's table: confidence t accepts another person with probability 10^-(10t-3)."""
     return [
@@ -183,4 +193,20 @@ def try_liveness(request: HttpRequest) -> HttpResponse:
         pass_ceiling=PASS_CEILING,
         same_person=SAME_PERSON,
         capture_url=reverse("liveness_capture"),
+    )
+
+
+@login_required
+@require_safe
+def try_search(request: HttpRequest) -> HttpResponse:
+    return _page(
+        request,
+        "search",
+        stored_images=recent_images(request.user),
+        face_sets=face_set_choices(request.user),
+        selected_set=request.GET.get("set", ""),
+        thresholds=threshold_table(),
+        default_threshold=DEFAULT_SEARCH_THRESHOLD,
+        max_top=MAX_SEARCH_TOP,
+        faceset_list_url=reverse("portal:faceset_list"),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal import auth, dashboard, history, tryit
+from portal import auth, dashboard, facesets, history, tryit
 
 app_name = "portal"
 
@@ -23,4 +23,10 @@ urlpatterns = [
     path("try/compare/", tryit.try_compare, name="try_compare"),
     path("try/mask/", tryit.try_mask, name="try_mask"),
     path("try/liveness/", tryit.try_liveness, name="try_liveness"),
+    path("facesets/", facesets.faceset_list, name="faceset_list"),
+    path("facesets/<int:set_id>/", facesets.faceset_detail, name="faceset_detail"),
+    path("facesets/<int:set_id>/delete/", facesets.faceset_delete, name="faceset_delete"),
+    path("facesets/<int:set_id>/faces/<int:face_id>/delete/", facesets.face_delete, name="face_delete"),
+    path("facesets/faces/<int:face_id>/crop/", facesets.face_crop, name="face_crop"),
+    path("try/search/", tryit.try_search, name="try_search"),
 ]

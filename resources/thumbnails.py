@@ -76,6 +76,12 @@ def thumbnail_response(image: StoredImage, size: int, *, max_age: int) -> HttpRe
     return response
 
 
+def source_bytes(image: StoredImage) -> bytes:
+    """What every picture of `image` is made from, face crops included (resources/crops.py):
+    the image itself when small, else its preview. Raises OSError when a file is gone."""
+    return _source(image)
+
+
 def _source(image: StoredImage) -> bytes:
     """What thumbnails of `image` are made from: the image itself when it is small, else its
     preview, made now if it has none yet (or its file is gone)."""

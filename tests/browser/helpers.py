@@ -37,7 +37,7 @@ def open_try_page(browsing: Browsing, key: Key, name: str) -> Any:
 
     def failed_resource(response: Any) -> None:
         # The page's own resources must all load; API refusals are answers; there is no favicon.
-        api = "/faceid/" in response.url or "/identity/" in response.url
+        api = any(prefix in response.url for prefix in ("/faceid/", "/identity/", "/faceset/"))
         if response.status >= 400 and not api and not response.url.endswith("/favicon.ico"):
             browsing.console.append(f"failed: {response.status} {response.url}")
 
