@@ -243,6 +243,10 @@ def _faceset(
     )
 
 
+# Search's defaults and bound (API.md), here because the view, the OpenAPI document and the
+# portal's try-it page all state them.
+FACESET_DEFAULT_THRESHOLD = 0.8
+FACESET_MAX_TOP = 10
 FACESET_NOTE = (
     " Credentials may also come in the headers `X-DF-API-ID` and `X-DF-API-SECRET`. An unknown set "
     "(another account's included) answers `INVALID_ARGUMENT` with the reason `face db <name> not exist`."
@@ -294,8 +298,15 @@ FACESET_ENDPOINTS = (
         (
             SET_NAME,
             *FACESET_IMAGE,
-            Param("threshold", "string", "the lowest score returned, 0 to 1 (default 0.8)", example="0.8"),
-            Param("topN", "string", "how many faces at most, 1 to 10 (default 1)", example="1"),
+            Param(
+                "threshold",
+                "string",
+                f"the lowest score returned, 0 to 1 (default {FACESET_DEFAULT_THRESHOLD})",
+                example=str(FACESET_DEFAULT_THRESHOLD),
+            ),
+            Param(
+                "topN", "string", f"how many faces at most, 1 to {FACESET_MAX_TOP} (default 1)", example="1"
+            ),
         ),
         IMAGE_CODES,
         tryit=TryIt("try_search", "Search"),

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from accounts.models import Endpoint
 from faceengine import get_engine
 from faceengine.sface import MODEL_ID
+from faceportal.endpoints import FACESET_DEFAULT_THRESHOLD, FACESET_MAX_TOP
 from facesets import search, selectors
 from facesets import services as facesets
 from facesets.models import FaceSet
@@ -28,8 +29,8 @@ NAME = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
 MAX_DESC = 256
 # Person and face ids stay exact in every JSON reader (JavaScript's numbers included).
 MAX_ID = 2**53 - 1
-MAX_TOP = 10
-DEFAULT_THRESHOLD = 0.8
+MAX_TOP = FACESET_MAX_TOP
+DEFAULT_THRESHOLD = FACESET_DEFAULT_THRESHOLD
 IMAGE = ImageSlot(
     "image", file_field="file", id_field="image_id", url_field="url", base64_field="image_base64"
 )

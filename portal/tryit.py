@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from accounts.models import ApiAccount, Endpoint
-from faceportal.endpoints import ENDPOINTS, FACEID
+from faceportal.endpoints import ENDPOINTS, FACEID, FACESET_DEFAULT_THRESHOLD, FACESET_MAX_TOP
 from facesets.models import FaceSet
 from identity.documented import (
     CUES,
@@ -38,9 +38,6 @@ _TRYIT = {entry.tryit.page: entry for entry in ENDPOINTS if entry.tryit}
 
 # How many stored images / liveness packages are offered for reuse by id.
 RECENT = 30
-# Search's defaults and bound as API.md states them (the view enforcing them is the API's).
-DEFAULT_SEARCH_THRESHOLD = 0.8
-MAX_SEARCH_TOP = 10
 
 # What each liveness cue checks (docs/liveness.md has how each threshold was chosen).
 CUE_MEANINGS: dict[str, str] = {
@@ -206,7 +203,7 @@ def try_search(request: HttpRequest) -> HttpResponse:
         face_sets=face_set_choices(request.user),
         selected_set=request.GET.get("set", ""),
         thresholds=threshold_table(),
-        default_threshold=DEFAULT_SEARCH_THRESHOLD,
-        max_top=MAX_SEARCH_TOP,
+        default_threshold=FACESET_DEFAULT_THRESHOLD,
+        max_top=FACESET_MAX_TOP,
         faceset_list_url=reverse("portal:faceset_list"),
     )

@@ -4,6 +4,7 @@ leaves nothing behind, and the next call is served."""
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -50,6 +51,24 @@ def test_compare_answers_each_bomb_with_the_documented_code(
     assert (response.status_code, body["status"], body["image"]) == (400, linkface_code(name), "image_one")
     assert seconds < BOUND_SECONDS
     nothing_left_behind(api.account)
+
+
+@pytest.mark.parametrize("name", sorted(bombs.BOMBS))
+@pytest.mark.parametrize("verb", ["add_face", "search_face"])
+def test_face_sets_answer_each_bomb_by_file_and_by_base64_with_the_documented_code(
+    api: Api, isolated: Path, files: dict[str, bytes], name: str, verb: str
+) -> None:
+    assert api.linkface("/faceset/v2/create", {"name": "gate"}).status_code == 200
+    for fields in (
+        {"file": raw_upload(files[name], "bomb")},
+        {"image_base64": base64.b64encode(files[name]).decode()},
+    ):
+        call = lambda: api.linkface(f"/faceset/v2/{verb}", {"name": "gate", **fields})  # noqa: B023, E731
+        response, seconds = timed(call)
+        body = response.json()
+        assert (response.status_code, body["status"], body["image"]) == (400, linkface_code(name), "image")
+        assert seconds < BOUND_SECONDS
+    nothing_left_behind(api.account, quota_used=1)  # the create
 
 
 @pytest.mark.parametrize("name", sorted(bombs.BOMBS))

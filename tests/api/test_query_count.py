@@ -45,3 +45,42 @@ def test_a_refused_call_costs_its_history_row_only(api: Api) -> None:
     assert response.json()["status"] == "UNAUTHORIZED"
     verbs = [sql.split()[0] for sql in statements(context)]
     assert verbs == ["SELECT", "INSERT"]
+
+
+@pytest.mark.models
+def test_a_search_and_an_add_cost_the_same_however_large_the_set(api: Api) -> None:
+    """Search: authentication, the set, the charge, the history row (started and completed);
+    the worker's cached matrix is current, so no face is read. Add: the same, the set's row
+    updated (its lock) and read again, the photo and the face inserted."""
+    base = "/faceset/v2"
+    assert api.linkface(f"{base}/create", {"name": "gate"}).status_code == 200
+    counts: list[list[str]] = []
+    for _ in range(2):  # a set of 1 face, then of 4
+        for photo in ("astronaut", "grace_hopper", "tom_hanks")[: 1 if not counts else 3]:
+            assert (
+                api.linkface(f"{base}/add_face", {"name": "gate", "file": upload(photo)}).status_code == 200
+            )
+        api.linkface(f"{base}/search_face", {"name": "gate", "file": upload("astronaut")})  # warms the cache
+        with CaptureQueriesContext(connection) as context:
+            assert api.linkface(f"{base}/search_face", {"name": "gate", "file": upload("astronaut")}).json()[
+                "result"
+            ]
+        counts.append([sql.split()[0] for sql in statements(context)])
+    assert counts[0] == counts[1] == ["SELECT", "SELECT", "SELECT", "UPDATE", "INSERT", "UPDATE"]
+    with CaptureQueriesContext(connection) as context:
+        assert (
+            api.linkface(f"{base}/add_face", {"name": "gate", "file": upload("astronaut")}).status_code == 200
+        )
+    verbs = [sql.split()[0] for sql in statements(context)]
+    assert verbs == [
+        "SELECT",
+        "SELECT",
+        "SELECT",
+        "UPDATE",
+        "INSERT",
+        "UPDATE",
+        "SELECT",
+        "INSERT",
+        "INSERT",
+        "UPDATE",
+    ]

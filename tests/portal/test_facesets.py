@@ -341,11 +341,3 @@ def test_the_search_page_offers_each_keys_own_sets(alice: Key, staff_set: FaceSe
     )
     assert 'data-selected="staff"' in page and 'name="name"' in page
     assert 'aria-current="page">Search</a>' in page
-
-
-def test_the_search_page_states_the_apis_own_defaults() -> None:
-    from identity import faceset_views
-    from portal import tryit
-
-    assert tryit.DEFAULT_SEARCH_THRESHOLD == faceset_views.DEFAULT_THRESHOLD
-    assert tryit.MAX_SEARCH_TOP == faceset_views.MAX_TOP
