@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal import auth, dashboard, history, tryit
+from portal import auth, dashboard, history, samples, tryit, tryit_stored
 
 app_name = "portal"
 
@@ -23,4 +23,7 @@ urlpatterns = [
     path("try/compare/", tryit.try_compare, name="try_compare"),
     path("try/mask/", tryit.try_mask, name="try_mask"),
     path("try/liveness/", tryit.try_liveness, name="try_liveness"),
+    path("try/stored-images/", tryit_stored.stored_images, name="try_stored_images"),
+    path("samples/<str:filename>", samples.sample_photo, name="sample_photo"),
+    path("samples/<str:filename>/thumbnail.jpg", samples.sample_thumbnail, name="sample_thumbnail"),
 ]
