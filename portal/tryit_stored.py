@@ -38,7 +38,10 @@ def image_choice(image: StoredImage) -> dict[str, object]:
 @login_required
 @require_safe
 def stored_images(request: HttpRequest) -> JsonResponse:
-    account = ApiAccount.objects.filter(api_id=request.GET.get("api_id", ""), user=request.user).first()
+    user_id = request.user.pk  # login_required ran first
+    account = (
+        ApiAccount.objects.filter(api_id=request.GET.get("api_id", ""), user_id=user_id).first() if user_id else None
+    )
     if account is None:
         raise Http404("No such key of yours.")
     images = StoredImage.objects.filter(account=account).order_by("-created_at", "-id")
