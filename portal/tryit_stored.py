@@ -40,7 +40,9 @@ def image_choice(image: StoredImage) -> dict[str, object]:
 def stored_images(request: HttpRequest) -> JsonResponse:
     user_id = request.user.pk  # login_required ran first
     account = (
-        ApiAccount.objects.filter(api_id=request.GET.get("api_id", ""), user_id=user_id).first() if user_id else None
+        ApiAccount.objects.filter(api_id=request.GET.get("api_id", ""), user_id=user_id).first()
+        if user_id
+        else None
     )
     if account is None:
         raise Http404("No such key of yours.")
