@@ -23,7 +23,7 @@ STATIC = Path(__file__).resolve().parents[2] / "static" / "portal"
 NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="needs node (Debian's nodejs)")
 
-HOSTILE = "a'b \"c\" \\ $HOME `id` ;\n\tline two \u2028 é 😀 \x01 {x} %s"
+HOSTILE = 'a\'b "c" \\ $HOME `id` ;\n\tline two \u2028 é 😀 \x01 {x} %s'
 SECRET = "0123456789abcdef0123456789abcdef"
 LANGUAGES = ("curl", "python", "javascript", "java", "php", "csharp")
 
@@ -65,7 +65,10 @@ def mask_call() -> dict[str, Any]:
     return {
         "url": "http://127.0.0.1:8000/identity/mask_selfie_image",
         "apiId": "e" * 32,
-        "fields": [{"name": "selfie_file", "file": {"name": "me.png"}}, {"name": "mask_eye", "value": "true"}],
+        "fields": [
+            {"name": "selfie_file", "file": {"name": "me.png"}},
+            {"name": "mask_eye", "value": "true"},
+        ],
         "output": "masked.png",
         "secret": None,
     }
@@ -77,7 +80,9 @@ def test_every_language_is_made_and_none_holds_the_secret_unless_asked(tmp_path:
     for language, text in hidden.items():
         assert SECRET not in text, language
         assert "API_SECRET" in text, language  # read from the environment
-        assert "f" * 32 in text and "image_one_file" in text and "/identity/compare_faces_in_two_images" in text
+        assert (
+            "f" * 32 in text and "image_one_file" in text and "/identity/compare_faces_in_two_images" in text
+        )
     shown = render(tmp_path, "compare", compare_call(SECRET))
     for language, text in shown.items():
         assert SECRET in text, language
@@ -128,7 +133,9 @@ def test_javascript_parses(tmp_path: Path) -> None:
     # A value that would end the literal is caught by the check itself.
     broken = tmp_path / "broken.mjs"
     broken.write_text('form.append("a", "b"c");\n')
-    assert subprocess.run([str(NODE), "--check", str(broken)], capture_output=True, timeout=60).returncode != 0
+    assert (
+        subprocess.run([str(NODE), "--check", str(broken)], capture_output=True, timeout=60).returncode != 0
+    )
 
 
 def decode_php(literal: str) -> str:
@@ -157,7 +164,9 @@ def test_php_and_csharp_literals_give_back_the_values(tmp_path: Path) -> None:
     assert decode_php(pairs["'image_two_url'"]) == HOSTILE
     assert "new CURLFile('group \\'one\\'.jpg')" in php
     csharp = texts["csharp"]
-    added = re.findall(r'^form\.Add\(new StringContent\(("(?:[^"\\]|\\.)*")\), ("(?:[^"\\]|\\.)*")\);$', csharp, re.M)
+    added = re.findall(
+        r'^form\.Add\(new StringContent\(("(?:[^"\\]|\\.)*")\), ("(?:[^"\\]|\\.)*")\);$', csharp, re.M
+    )
     by_name = {decode_csharp(name): decode_csharp(value) for value, name in added}
     assert by_name["image_two_url"] == HOSTILE and by_name["api_id"] == "f" * 32
     # A C# regular string may not hold a line break (PHP's single-quoted one may).
