@@ -35,7 +35,7 @@ def stored(account: ApiAccount, age_minutes: int = 0) -> StoredImage:
     return image
 
 
-def listing(client: Client, account: ApiAccount, page: object = 1) -> dict[str, Any]:
+def listing(client: Client, account: ApiAccount, page: int | str = 1) -> dict[str, Any]:
     response = client.get(URL, {"api_id": account.api_id, "page": page})
     assert response.status_code == 200
     assert response["Cache-Control"] == "private, no-store"
