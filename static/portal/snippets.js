@@ -105,9 +105,9 @@ function javascript(call) {
   lines.push('console.log(response.status, response.headers.get("X-Request-Id"));');
   if (call.output) {
     lines.push("if (response.ok) {", `  await writeFile(${q(call.output)}, Buffer.from(await response.arrayBuffer()));`);
-    lines.push("} else {", "  console.log(await response.json());", "}");
+    lines.push("} else {", "  console.log(JSON.stringify(await response.json(), null, 2));", "}");
   } else {
-    lines.push("console.log(await response.json());");
+    lines.push("console.log(JSON.stringify(await response.json(), null, 2));");
   }
   return lines.join("\n");
 }

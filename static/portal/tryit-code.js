@@ -28,7 +28,7 @@ function buildTabs() {
     }
     panel.dataset.language = language.id;
     panel.setAttribute("role", "tabpanel");
-    panel.setAttribute("aria-label", `The call in ${language.name}`);
+    panel.removeAttribute("aria-label"); // named by its tab
     const tab = document.createElement("button");
     tab.type = "button";
     tab.className = "try-tab";
