@@ -134,9 +134,8 @@ def drop_file(page: Any, selector: str, url: str, name: str) -> None:
             const transfer = new DataTransfer();
             transfer.items.add(new File([blob], name, { type: blob.type }));
             const zone = document.querySelector(selector);
-            for (const type of ["dragenter", "dragover", "drop"]) {
-                zone.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: transfer }));
-            }
+            const init = { bubbles: true, cancelable: true, dataTransfer: transfer };
+            for (const type of ["dragenter", "dragover", "drop"]) zone.dispatchEvent(new DragEvent(type, init));
         }""",
         [selector, url, name],
     )
