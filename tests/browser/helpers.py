@@ -135,7 +135,9 @@ def drop_file(page: Any, selector: str, url: str, name: str) -> None:
             transfer.items.add(new File([blob], name, { type: blob.type }));
             const zone = document.querySelector(selector);
             const init = { bubbles: true, cancelable: true, dataTransfer: transfer };
-            for (const type of ["dragenter", "dragover", "drop"]) zone.dispatchEvent(new DragEvent(type, init));
+            for (const type of ["dragenter", "dragover", "drop"]) {
+                zone.dispatchEvent(new DragEvent(type, init));
+            }
         }""",
         [selector, url, name],
     )
