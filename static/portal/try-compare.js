@@ -176,7 +176,7 @@ function showVerdict(body) {
   const setting = `At this setting, a photo of someone else is taken for the same person about ${rate} times.`;
   $("compare-verdict-why").textContent = same
     ? `The confidence of ${pair} is ${value.toFixed(4)}, at least ${threshold}. ${setting}`
-    : `No pair of faces reaches ${threshold}: the highest, ${several ? `${pair}, ` : ""}is ${value.toFixed(4)}. ${setting}`;
+    : `No pair of faces reaches ${threshold}: the highest${several ? `, ${pair},` : ""} is ${value.toFixed(4)}. ${setting}`;
   $("compare-verdict").hidden = false;
   for (const cell of document.querySelectorAll("#compare-matrix td.cell")) {
     cell.classList.toggle("match", Number(cell.dataset.value) >= threshold);

@@ -4,7 +4,8 @@ live server, and the test checks what the page drew against the JSON it received
 call history. Fixtures in conftest.py, helpers in helpers.py.
 
 Screenshots: try-compare, try-compare-stored-id, try-compare-phone, try-mask, try-liveness,
-try-liveness-phone, in the folder conftest.py prints at the end.
+try-liveness-phone, try-compare-verdict(-phone), try-compare-group, try-compare-group-cropped,
+try-mask-group, try-compare-stored-picker, in the folder conftest.py prints at the end.
 """
 
 from __future__ import annotations
@@ -24,11 +25,15 @@ from faceengine.masking import BAND_COLOUR, eye_band
 from faceportal_capture.build import Challenge, build_package
 from resources.liveness import challenge_body, challenge_issue
 from tests.browser.conftest import Browsing, Key
+from accounts.models import ApiCall
 from tests.browser.helpers import (
+    DESKTOP,
+    PHONE,
     answer,
     call_and_wait,
     curl_text,
     fits_a_phone,
+    fits_the_width,
     no_page_errors,
     open_try_page,
     recorded_call,
@@ -206,3 +211,165 @@ def test_liveness_verifies_an_uploaded_package_and_shows_each_cue(
     page.wait_for_url(f"**/liveness/capture/?api_id={key.account.api_id}")
     assert page.get_by_label("API id").input_value() == key.account.api_id
     assert page.get_by_label("API secret").input_value() == key.secret
+
+
+def use_sample(page: Any, slot_file: str, label: str) -> None:
+    page.locator(f'[data-target="{slot_file}"]').get_by_role(
+        "button", name=f"Use the sample photo: {label}"
+    ).click()
+    page.wait_for_function(f"() => document.getElementById('{slot_file}').files.length === 1")
+
+
+def result_in_view(page: Any) -> bool:
+    return bool(
+        page.evaluate(
+            """() => { const box = document.getElementById("try-result").getBoundingClientRect();
+                return box.top >= -1 && box.top < window.innerHeight * 0.6; }"""
+        )
+    )
+
+
+def test_compare_says_same_person_or_not_at_the_chosen_rate_and_brings_the_result_into_view(
+    browsing: Browsing, key: Key
+) -> None:
+    page = open_try_page(browsing, key, "compare")
+    page.set_viewport_size(DESKTOP)
+    assert page.get_by_label('Say "same person" when someone else would pass at most').input_value() == "0.7"
+    use_sample(page, "image_one-file", "Grace Hopper: one face")
+    use_sample(page, "image_two-file", "Grace Hopper: one face")
+    # The user scrolled down to the button: the result lands above the viewport unless brought back.
+    page.get_by_role("button", name="Compare faces").scroll_into_view_if_needed()
+    page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+    call_and_wait(page, "Compare faces")
+    page.wait_for_timeout(800)  # a smooth scroll
+    assert result_in_view(page)
+    assert page.evaluate("document.activeElement.id") == "try-result"  # screen readers go on from here
+    assert answer(page)["confidences"] == [[1.0]]
+    assert page.locator("#compare-verdict-text").text_content() == "Same person"
+    why = page.locator("#compare-verdict-why").text_content() or ""
+    assert "1.0000, at least 0.7" in why and "about 1 in 10,000 times" in why
+    assert (page.locator("#try-status").text_content() or "").startswith("Same person (read at 1 in 10,000).")
+    assert page.locator("#compare-matrix td.cell.match").count() == 1
+
+    # Another person: different people, at every rate offered.
+    use_sample(page, "image_two-file", "Eileen Collins: one face")
+    call_and_wait(page, "Compare faces")
+    ((value,),) = answer(page)["confidences"]
+    assert value < 0.6
+    for threshold, words in (("0.6", "1 in 1,000"), ("0.9", "1 in 1,000,000"), ("0.7", "1 in 10,000")):
+        page.get_by_label('Say "same person" when someone else would pass at most').select_option(threshold)
+        assert page.locator("#compare-verdict-text").text_content() == "Different people"
+        why = page.locator("#compare-verdict-why").text_content() or ""
+        assert f"No pair of faces reaches {threshold}: the highest is {value:.4f}" in why
+        assert f"about {words} times" in why
+    assert page.locator("#compare-matrix td.cell.match").count() == 0
+    assert (
+        ApiCall.objects.filter(account=key.account, endpoint="compare").count() == 2
+    )  # re-reading sent nothing
+    fits_the_width(page)
+    browsing.shot("try-compare-verdict")
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(200)
+    fits_the_width(page)
+    browsing.shot("try-compare-verdict-phone")
+    no_page_errors(browsing)
+
+
+def test_a_group_photo_says_how_many_faces_and_compare_takes_the_largest_four(
+    browsing: Browsing, key: Key
+) -> None:
+    page = open_try_page(browsing, key, "compare")
+    page.set_viewport_size(DESKTOP)
+    use_sample(page, "image_one-file", "A group of six")
+    use_sample(page, "image_two-file", "Grace Hopper: one face")
+    call_and_wait(page, "Compare faces")
+    error = page.locator("#try-error")
+    assert "TOO_MANY_FACES (image_one)" in (error.text_content() or "")
+    assert "Compare takes at most 4 faces in each image" in (error.text_content() or "")
+    count = page.locator("#try-error .try-faces-count")
+    count.filter(has_text="Detect found").wait_for()
+    assert (
+        count.text_content()
+        == "Detect found 6 faces in image one. Compare takes at most 4 faces in each image."
+    )
+    # The count is detect's own answer on the same photo, a call of the same key in the history.
+    counted = ApiCall.objects.filter(account=key.account, endpoint="detect").get()
+    assert (counted.status, len(json.loads(counted.response_body)["faces"])) == ("OK", 6)
+    browsing.shot("try-compare-group")
+
+    page.get_by_role("button", name="Crop to the largest 4 faces and try again").click()
+    page.wait_for_function(
+        "() => document.getElementById('image_one-file').files[0].name === 'group-largest-4.jpg'"
+    )
+    page.wait_for_function(
+        "() => document.getElementById('try-error').hidden && !!document.querySelector('#compare-matrix td')"
+    )
+    body = answer(page)
+    assert len(body["confidences"]) == 4 and len(body["confidences"][0]) == 1
+    assert page.locator("#compare-matrix tbody tr").count() == 4
+    assert page.locator("#compare-verdict-text").text_content() == "Different people"
+    fits_the_width(page)
+    browsing.shot("try-compare-group-cropped")
+    no_page_errors(browsing)
+
+
+def test_mask_says_exactly_one_face_is_needed_and_crops_to_the_largest(browsing: Browsing, key: Key) -> None:
+    page = open_try_page(browsing, key, "mask")
+    page.set_viewport_size(DESKTOP)
+    use_sample(page, "selfie-file", "A group of six")
+    call_and_wait(page, "Mask the eyes")
+    error = page.locator("#try-error")
+    page.locator("#try-error .try-faces-count").filter(has_text="Detect found").wait_for()
+    text = error.text_content() or ""
+    assert "Mask needs exactly one face in the photo." in text and "ompare" not in text
+    assert "Detect found 6 faces in the selfie." in text
+    page.get_by_role("button", name="Crop to the largest face and try again").click()
+    page.wait_for_function("() => !document.getElementById('mask-visual').hidden")
+    assert page.locator("#try-error").is_hidden()
+    assert "image/jpeg" in (page.locator("#try-raw").text_content() or "")
+    assert page.locator("#selfie-file").evaluate("input => input.files[0].name") == "group-largest-1.jpg"
+    recorded_call(page, key, "mask", "OK", 200)
+    fits_the_width(page)
+    browsing.shot("try-mask-group")
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(200)
+    fits_the_width(page)
+    no_page_errors(browsing)
+
+
+def test_the_stored_image_picker_shows_the_keys_images_and_fills_in_the_id(
+    browsing: Browsing, key: Key
+) -> None:
+    page = open_try_page(browsing, key, "compare")
+    page.set_viewport_size(DESKTOP)
+    use_sample(page, "image_one-file", "Grace Hopper: one face")
+    use_sample(page, "image_two-file", "Eileen Collins: one face")
+    call_and_wait(page, "Compare faces")
+    body = answer(page)
+    stored = {body["image_one"]["image_one_id"], body["image_two"]["image_two_id"]}
+
+    slot = page.locator('[data-image-slot="image_one"]')
+    slot.get_by_role("radio", name="Stored id").check()
+    slot.get_by_text("Choose from this key's stored images").click()
+    items = slot.locator(".try-stored-item")
+    items.nth(1).wait_for()
+    assert items.count() == 2
+    shown = {(item.get_attribute("title") or "").rsplit(" · ", 1)[1] for item in items.all()}
+    assert shown == stored
+    for item in items.all():  # each thumbnail loads (resources/thumbnails.py)
+        item.locator("img").evaluate("img => img.decode()")
+    assert "Page 1 of 1: 2 stored images of this key" in (
+        slot.locator("[data-stored-status]").text_content() or ""
+    )
+    browsing.shot("try-compare-stored-picker")
+    first = body["image_one"]["image_one_id"]
+    slot.locator(f'.try-stored-item[title$="{first}"]').click()
+    assert page.locator("#image_one-id").input_value() == first
+    assert f"--form-string 'image_one_id={first}'" in curl_text(page, key)
+    call_and_wait(page, "Compare faces")
+    assert answer(page)["confidences"][0][0] < 0.6
+    fits_the_width(page)
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(200)
+    fits_the_width(page)
+    no_page_errors(browsing)
