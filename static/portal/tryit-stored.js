@@ -37,6 +37,7 @@ export function setupStoredPickers({ apiId, picked }) {
     const status = picker.querySelector("[data-stored-status]");
     const newer = picker.querySelector('[data-stored-page="newer"]');
     const older = picker.querySelector('[data-stored-page="older"]');
+    const pager = newer.parentElement;
     let page = 1;
     let loadedFor = null;
 
@@ -69,6 +70,7 @@ export function setupStoredPickers({ apiId, picked }) {
           : "This key has stored no image yet: each image sent by file or URL is stored and gets an id.";
         newer.disabled = data.page <= 1;
         older.disabled = data.page >= data.pages;
+        pager.hidden = data.pages <= 1;
       } catch (error) {
         status.textContent = `The stored images could not be listed (${error.message}).`;
       }
