@@ -60,6 +60,18 @@ def wait_for_answer(page: Any) -> None:
         " && !document.getElementById('try-submit').disabled",
         timeout=RESULT_TIMEOUT_MS,
     )
+    # The page then brings the result into view, smoothly: measure nothing while it scrolls.
+    page.evaluate(
+        """() => new Promise((resolve) => {
+            let last = -1, still = 0;
+            const check = () => {
+                still = window.scrollY === last ? still + 1 : 0;
+                last = window.scrollY;
+                if (still >= 5) resolve(); else requestAnimationFrame(check);
+            };
+            requestAnimationFrame(check);
+        })"""
+    )
 
 
 def answer(page: Any) -> dict[str, Any]:

@@ -75,7 +75,8 @@ def test_compare_shows_the_matrix_with_face_crops_and_the_thresholds(
         assert "blob:" in (crops.nth(index).get_attribute("style") or "")
     hit = page.locator("#compare-thresholds tr.hit")
     assert hit.count() == 1 and hit.get_attribute("data-threshold") == "0.9"
-    assert page.locator("#compare-matrix td.cell").get_attribute("class") == "num cell level-6"
+    # Level 6 of the table, and a match at the verdict's default 0.7.
+    assert page.locator("#compare-matrix td.cell").get_attribute("class") == "num cell level-6 match"
     image_one_id = body["image_one"]["image_one_id"]
     assert image_one_id in (page.locator("#compare-ids").text_content() or "")
     recorded_call(page, key, "compare", "OK", 200)
@@ -240,8 +241,7 @@ def test_compare_says_same_person_or_not_at_the_chosen_rate_and_brings_the_resul
     # The user scrolled down to the button: the result lands above the viewport unless brought back.
     page.get_by_role("button", name="Compare faces").scroll_into_view_if_needed()
     page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
-    call_and_wait(page, "Compare faces")
-    page.wait_for_timeout(800)  # a smooth scroll
+    call_and_wait(page, "Compare faces")  # waits for the scroll to end
     assert result_in_view(page)
     assert page.evaluate("document.activeElement.id") == "try-result"  # screen readers go on from here
     assert answer(page)["confidences"] == [[1.0]]
