@@ -20,12 +20,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from accounts.models import ApiCall
 from faceengine import FaceEngine, from_array
 from faceengine.masking import BAND_COLOUR, eye_band
 from faceportal_capture.build import Challenge, build_package
 from resources.liveness import challenge_body, challenge_issue
 from tests.browser.conftest import Browsing, Key
-from accounts.models import ApiCall
 from tests.browser.helpers import (
     DESKTOP,
     PHONE,
