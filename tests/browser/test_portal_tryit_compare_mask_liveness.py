@@ -32,6 +32,7 @@ from tests.browser.helpers import (
     answer,
     call_and_wait,
     curl_text,
+    drop_file,
     fits_a_phone,
     fits_the_width,
     no_page_errors,
@@ -372,4 +373,31 @@ def test_the_stored_image_picker_shows_the_keys_images_and_fills_in_the_id(
     page.set_viewport_size(PHONE)
     page.wait_for_timeout(200)
     fits_the_width(page)
+    no_page_errors(browsing)
+
+
+def test_every_try_it_page_takes_dropped_files_and_the_liveness_selfie_takes_a_sample(
+    browsing: Browsing, key: Key
+) -> None:
+    page = open_try_page(browsing, key, "liveness")
+    page.set_viewport_size(DESKTOP)
+    # The package slot is set to a stored id first: a dropped file switches it back to "file".
+    page.locator('[data-image-slot="liveness_data"]').get_by_role("radio", name="Stored id").check()
+    drop_file(page, '[data-image-slot="liveness_data"]', "/portal/samples/coffee.png", "capture.fplv")
+    page.wait_for_function("() => document.getElementById('liveness_data-file').files.length === 1")
+    assert page.locator('[data-image-slot="liveness_data"] input[value="file"]').is_checked()
+    use_sample(page, "selfie-file", "Grace Hopper: one face")
+    command = curl_text(page, key)
+    assert (
+        "-F 'liveness_data_file=@capture.fplv'" in command and "-F 'selfie_file=@grace_hopper.jpg'" in command
+    )
+    for name, slot in (("compare", "image_two"), ("mask", "selfie")):
+        page.goto(f"{browsing.base_url}/portal/try/{name}/")
+        page.wait_for_selector("#try-submit:not([disabled])")
+        drop_file(page, f'[data-image-slot="{slot}"]', "/portal/samples/astronaut.png", "dropped.png")
+        page.wait_for_function(
+            f"() => document.getElementById('{slot}-file').files[0]?.name === 'dropped.png'"
+        )
+        page.locator(f'[data-image-slot="{slot}"] img[data-preview]').evaluate("img => img.decode()")
+        fits_the_width(page)
     no_page_errors(browsing)

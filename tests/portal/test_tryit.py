@@ -304,7 +304,7 @@ def test_every_page_embeds_its_registry_entry_for_the_code_samples(client: Clien
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("name", ("try_detect", "try_compare", "try_mask"))
+@pytest.mark.parametrize("name", PAGES)
 def test_the_image_pages_offer_the_sample_photos_and_the_stored_image_picker(
     client: Client, name: str
 ) -> None:
