@@ -125,9 +125,9 @@ def verdict_choices() -> list[dict[str, object]]:
     """The thresholds compare's verdict can be read at (1/1,000 .. 1/1,000,000 of another
     person accepted), the vendor's 0.7 chosen by default."""
     return [
-        {**row, "in_words": f"1 in {round(1 / documented_far(t)):,}", "default": t == SAME_PERSON}
-        for row in threshold_table()
-        if (t := float(str(row["confidence"]))) >= VERDICT_LOOSEST
+        {"confidence": t, "in_words": f"1 in {round(1 / documented_far(t)):,}", "default": t == SAME_PERSON}
+        for t in DOCUMENTED_THRESHOLDS
+        if t >= VERDICT_LOOSEST
     ]
 
 
