@@ -23,8 +23,10 @@ from PIL import Image
 from accounts.models import ApiCall
 from faceengine import FaceEngine, from_array
 from faceengine.masking import BAND_COLOUR, eye_band
+from facelab.testdata import photo_bytes
 from faceportal_capture.build import Challenge, build_package
 from resources.liveness import challenge_body, challenge_issue
+from resources.services import image_store
 from tests.browser.conftest import Browsing, Key
 from tests.browser.helpers import (
     DESKTOP,
@@ -400,4 +402,35 @@ def test_every_try_it_page_takes_dropped_files_and_the_liveness_selfie_takes_a_s
         )
         page.locator(f'[data-image-slot="{slot}"] img[data-preview]').evaluate("img => img.decode()")
         fits_the_width(page)
+    no_page_errors(browsing)
+
+
+def test_a_stored_group_photo_is_counted_on_its_thumbnail_and_cropped_to_a_file(
+    browsing: Browsing, key: Key
+) -> None:
+    group = photo_bytes("group")
+    stored = image_store(
+        account=key.account, data=group, format="JPEG", width=1280, height=886, source="file"
+    )
+    page = open_try_page(browsing, key, "compare")
+    page.set_viewport_size(DESKTOP)
+    slot = page.locator('[data-image-slot="image_one"]')
+    slot.get_by_role("radio", name="Stored id").check()
+    slot.get_by_text("Choose from this key's stored images").click()
+    slot.locator(f'.try-stored-item[title$="{stored.id}"]').click()
+    use_sample(page, "image_two-file", "Grace Hopper: one face")
+    assert f"--form-string 'image_one_id={stored.id}'" in curl_text(page, key)
+    call_and_wait(page, "Compare faces")
+    count = page.locator("#try-error .try-faces-count")
+    count.filter(has_text="Detect found").wait_for()
+    assert (count.text_content() or "").startswith(
+        "Detect found 6 faces in image one (on its thumbnail, at most 1280 px)."
+    )
+    page.get_by_role("button", name="Crop to the largest 4 faces and try again").click()
+    page.wait_for_function(
+        "() => document.getElementById('try-error').hidden && !!document.querySelector('#compare-matrix td')"
+    )
+    assert slot.locator('input[value="file"]').is_checked()  # the crop is sent as a file
+    assert page.locator("#image_one-file").evaluate("input => input.files[0].name") == "photo-largest-4.jpg"
+    assert len(answer(page)["confidences"]) == 4
     no_page_errors(browsing)
