@@ -58,7 +58,9 @@ const phpQuote = (text) => `'${String(text).replace(/[\\']/g, (c) => `\\${c}`)}'
 
 // -- the call, whatever the language ---------------------------------------------------------
 
-// values: { url (absolute), apiId, fields: [{name, value} | {name, file: {name}}], output, secret }
+// values: { origin (the server, e.g. "https://faces.example.com"), apiId,
+//   fields: [{name, value} | {name, file: {name}}] in the order sent, output (a file name for
+//   an endpoint that answers an image), secret (null: read from the environment) }
 function parts(endpoint, values) {
   const idField = endpoint.id_field;
   const texts = [{ name: idField, value: values.apiId }];
@@ -67,7 +69,8 @@ function parts(endpoint, values) {
     if (field.file) files.push({ name: field.name, path: field.file.name || "photo.jpg" });
     else texts.push({ name: field.name, value: field.value });
   }
-  return { idField, texts, files, secret: values.secret ?? null, output: values.output || "", url: values.url };
+  const url = new URL(endpoint.url, values.origin).href; // the path is the registry's
+  return { idField, texts, files, secret: values.secret ?? null, output: values.output || "", url };
 }
 
 function python(call) {

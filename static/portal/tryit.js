@@ -367,7 +367,8 @@ export function startTryPage(page) {
   const refreshCode = setupCodePanel(
     () => {
       const fields = collectFields(form);
-      return { url: apiUrl, apiId: select.value, fields, output: page.output ? page.output(fields) : "" };
+      const output = page.output ? page.output(fields) : "";
+      return { origin: window.location.origin, apiId: select.value, fields, output };
     },
     () => $("try-secret").value,
   );

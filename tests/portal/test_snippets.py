@@ -25,6 +25,7 @@ pytestmark = pytest.mark.skipif(NODE is None, reason="needs node (Debian's nodej
 
 HOSTILE = 'a\'b "c" \\ $HOME `id` ;\n\tline two \u2028 é 😀 \x01 {x} %s'
 SECRET = "0123456789abcdef0123456789abcdef"
+ORIGIN = "http://127.0.0.1:8000"
 LANGUAGES = ("curl", "python", "javascript", "java", "php", "csharp")
 
 
@@ -49,7 +50,7 @@ def render(tmp_path: Path, name: str, values: dict[str, Any]) -> dict[str, str]:
 
 def compare_call(secret: str | None = None) -> dict[str, Any]:
     return {
-        "url": "http://127.0.0.1:8000/identity/compare_faces_in_two_images",
+        "origin": ORIGIN,
         "apiId": "f" * 32,
         "fields": [
             {"name": "image_one_file", "file": {"name": "group 'one'.jpg"}},
@@ -63,7 +64,7 @@ def compare_call(secret: str | None = None) -> dict[str, Any]:
 
 def mask_call() -> dict[str, Any]:
     return {
-        "url": "http://127.0.0.1:8000/identity/mask_selfie_image",
+        "origin": ORIGIN,
         "apiId": "e" * 32,
         "fields": [
             {"name": "selfie_file", "file": {"name": "me.png"}},
@@ -90,9 +91,9 @@ def test_every_language_is_made_and_none_holds_the_secret_unless_asked(tmp_path:
 
 
 def test_the_id_field_is_the_familys(tmp_path: Path) -> None:
-    values = {**compare_call(), "url": "http://127.0.0.1:8000/faceid/v1/detect"}
-    values["fields"] = [{"name": "image", "file": {"name": "a.jpg"}}]
+    values = {**compare_call(), "fields": [{"name": "image", "file": {"name": "a.jpg"}}]}
     texts = render(tmp_path, "detect", values)
+    assert all(f"{ORIGIN}/faceid/v1/detect" in text for text in texts.values())  # the registry's path
     assert "api_key" in texts["python"] and '"api_id"' not in texts["python"]
     assert "'api_key=" + "f" * 32 + "'" in texts["curl"]
 
@@ -112,8 +113,11 @@ def python_strings(source: str) -> dict[str, object]:
 
 
 def test_python_compiles_and_its_literals_are_the_values(tmp_path: Path) -> None:
-    for values in (compare_call(), mask_call(), compare_call(SECRET)):
-        name = "mask" if "mask" in values["url"] else "compare"
+    for name, values in (
+        ("compare", compare_call()),
+        ("mask", mask_call()),
+        ("compare", compare_call(SECRET)),
+    ):
         source = render(tmp_path, name, values)["python"]
         compile(source, "call.py", "exec")
         data = python_strings(source)
