@@ -120,6 +120,11 @@ def test_compare_shows_the_matrix_with_face_crops_and_the_thresholds(
     one, two = body["faces_one"][i]["rect"], body["faces_two"][j]["rect"]
     assert one["left"] == pytest.approx(two["left"] + RIGHT_PART_FROM, abs=12)
     assert page.locator("#compare-thresholds tr.hit").get_attribute("data-threshold") == "0.9"
+    # The verdict names the pair that decides it.
+    assert page.locator("#compare-verdict-text").text_content() == (
+        f"Same person: face #{i + 1} of image one and face #{j + 1} of image two"
+    )
+    assert page.locator("#compare-matrix td.cell.match").count() == 1
     browsing.shot("try-compare")
 
     fits_a_phone(page)

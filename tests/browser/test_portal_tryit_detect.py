@@ -262,6 +262,15 @@ def test_detect_takes_a_built_in_sample_or_a_dropped_file_and_shows_the_call_in_
     assert key.secret in code_sample(page, "Python") and key.secret in code_sample(page, "curl")
     page.get_by_label("Show my secret in the code").uncheck()
     assert key.secret not in page.content()
+    # The tabs follow the ARIA pattern: arrow keys move between them, one panel on show.
+    page.get_by_role("tab", name="curl", exact=True).click()
+    page.keyboard.press("ArrowRight")
+    assert page.get_by_role("tab", name="Python", exact=True).get_attribute("aria-selected") == "true"
+    assert page.evaluate("document.activeElement.id") == "try-tab-python"
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    assert page.get_by_role("tab", name="C#", exact=True).get_attribute("aria-selected") == "true"
+    assert page.locator(".try-code:not([hidden])").count() == 1
 
     # The JavaScript sample, run in Node against the server, makes the same call.
     if shutil.which("node"):
