@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from accounts.models import ApiAccount, Endpoint
-from faceportal.endpoints import ENDPOINTS, FACEID, FACESET_DEFAULT_THRESHOLD, FACESET_MAX_TOP
+from faceportal.endpoints import ENDPOINTS, FACEID, FACESET_DEFAULT_THRESHOLD, FACESET_MAX_TOP, ApiEndpoint
 from facesets.models import FaceSet
 from identity.documented import (
     CUES,
@@ -31,6 +31,8 @@ from identity.documented import (
     SAME_PERSON,
     documented_far,
 )
+from portal.samples import sample_choices
+from portal.tryit_stored import image_choice
 from resources.models import LivenessData, StoredImage
 
 # The try-it pages by their portal URL name: the registry says which endpoint each calls.
@@ -87,17 +89,7 @@ def recent_images(user: Any) -> list[dict[str, object]]:
         .select_related("account")
         .order_by("-created_at")[:RECENT]
     )
-    return [
-        {
-            "id": image.id,
-            "api_id": image.account.api_id,
-            "width": image.width,
-            "height": image.height,
-            "label": f"{image.format} {image.width}x{image.height}, "
-            f"{timezone.localtime(image.created_at):%Y-%m-%d %H:%M}",
-        }
-        for image in images
-    ]
+    return [{**image_choice(image), "api_id": image.account.api_id} for image in images]
 
 
 def recent_packages(user: Any) -> list[dict[str, object]]:
@@ -130,6 +122,34 @@ def threshold_table() -> list[dict[str, object]]:
     ]
 
 
+# The loosest threshold a plain verdict may be read at: 0.6, where another person is accepted
+# 1/1,000 of the time; the table's 0.4 and 0.5 (1/10, 1/100) accept far too many strangers to
+# call a pair "the same person".
+VERDICT_LOOSEST = 0.6
+
+
+def verdict_choices() -> list[dict[str, object]]:
+    """The thresholds compare's verdict can be read at (1/1,000 .. 1/1,000,000 of another
+    person accepted), the vendor's 0.7 chosen by default."""
+    return [
+        {"confidence": t, "in_words": f"1 in {round(1 / documented_far(t)):,}", "default": t == SAME_PERSON}
+        for t in DOCUMENTED_THRESHOLDS
+        if t >= VERDICT_LOOSEST
+    ]
+
+
+def endpoint_entry(entry: ApiEndpoint) -> dict[str, object]:
+    """What static/portal/snippets.js renders the code samples from: the registry's entry."""
+    return {
+        "name": entry.name,
+        "url": entry.url,
+        "family": entry.family,
+        "id_field": "api_key" if entry.family == FACEID else "api_id",
+        "label": entry.label,
+        "params": [{"name": param.name, "kind": param.kind} for param in entry.params],
+    }
+
+
 def _page(request: HttpRequest, name: str, **extra: object) -> HttpResponse:
     entry = _TRYIT[f"try_{name}"]
     keys = key_choices(request.user, Endpoint(entry.permission))
@@ -141,6 +161,10 @@ def _page(request: HttpRequest, name: str, **extra: object) -> HttpResponse:
         "selected_api_id": wanted if any(key.api_id == wanted for key in keys) else "",
         "api_url": reverse(entry.name),
         "id_field": "api_key" if entry.family == FACEID else "api_id",
+        "endpoint_entry": endpoint_entry(entry),
+        "samples": sample_choices(),
+        # The compare and mask pages count the faces of a refused group photo with detect.
+        "detect_url": reverse("detect"),
         **extra,
     }
     return render(request, f"portal/try_{name}.html", context)
@@ -164,6 +188,7 @@ def try_compare(request: HttpRequest) -> HttpResponse:
         "compare",
         stored_images=recent_images(request.user),
         thresholds=threshold_table(),
+        verdicts=verdict_choices(),
     )
 
 

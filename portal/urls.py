@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal import auth, dashboard, facesets, history, tryit
+from portal import auth, dashboard, facesets, history, samples, tryit, tryit_stored
 
 app_name = "portal"
 
@@ -29,4 +29,7 @@ urlpatterns = [
     path("facesets/<int:set_id>/faces/<int:face_id>/delete/", facesets.face_delete, name="face_delete"),
     path("facesets/faces/<int:face_id>/crop/", facesets.face_crop, name="face_crop"),
     path("try/search/", tryit.try_search, name="try_search"),
+    path("try/stored-images/", tryit_stored.stored_images, name="try_stored_images"),
+    path("samples/<str:filename>", samples.sample_photo, name="sample_photo"),
+    path("samples/<str:filename>/thumbnail.jpg", samples.sample_thumbnail, name="sample_thumbnail"),
 ]

@@ -1,6 +1,7 @@
 // Try compare (templates/portal/try_compare.html): the confidence matrix as a table whose
 // row and column headers are crops of each image's faces, each cell coloured by the highest
-// documented threshold it reaches, beside the documented threshold table.
+// documented threshold it reaches, beside the documented threshold table, and a plain
+// verdict ("Same person" / "Different people") at the false-accept rate the user picks.
 //
 // Crops are CSS backgrounds (never a canvas, so an image from another site taints nothing):
 // the local file, the URL as given, or a stored image's thumbnail, which is smaller than the
@@ -14,7 +15,12 @@ import {
   sourceUrl,
   startTryPage,
   storedImage,
+  thumbnailUrl,
 } from "./tryit.js";
+import { offerLargestFaces } from "./tryit-faces.js";
+import { setFile } from "./tryit-samples.js";
+
+const MAX_FACES = 4; // per image (the contract)
 
 const CROP_PX = 56; // the .crop box of tryit.css
 
@@ -140,6 +146,59 @@ function showIds(body, pictures, context) {
   $("compare-ids-note").hidden = items.length === 0;
 }
 
+// -- the verdict ----------------------------------------------------------------------------
+
+const farSelect = $("compare-far");
+let lastBody = null;
+
+// The pair with the highest confidence: [row, column, value].
+function bestPair(confidences) {
+  let best = [0, 0, -1];
+  confidences.forEach((row, i) => row.forEach((value, j) => {
+    if (value > best[2]) best = [i, j, value];
+  }));
+  return best;
+}
+
+function showVerdict(body) {
+  const option = farSelect.selectedOptions[0];
+  const threshold = Number(option.value);
+  const rate = option.dataset.words;
+  const [i, j, value] = bestPair(body.confidences);
+  const same = value >= threshold;
+  const several = body.confidences.length > 1 || body.confidences[0].length > 1;
+  const pair = several ? `face #${i + 1} of image one and face #${j + 1} of image two` : "the two faces";
+  $("compare-verdict-badge").className = `badge ${same ? "ok" : "warn"}`;
+  $("compare-verdict-badge").textContent = same ? "match" : "no match";
+  $("compare-verdict-text").textContent = same
+    ? several ? `Same person: ${pair}` : "Same person"
+    : "Different people";
+  const setting = `At this setting, a photo of someone else is taken for the same person about ${rate} times.`;
+  $("compare-verdict-why").textContent = same
+    ? `The confidence of ${pair} is ${value.toFixed(4)}, at least ${threshold}. ${setting}`
+    : `No pair of faces reaches ${threshold}: the highest${several ? `, ${pair},` : ""} is ${value.toFixed(4)}. ${setting}`;
+  $("compare-verdict").hidden = false;
+  for (const cell of document.querySelectorAll("#compare-matrix td.cell")) {
+    cell.classList.toggle("match", Number(cell.dataset.value) >= threshold);
+  }
+  return { same, text: $("compare-verdict-text").textContent, rate };
+}
+
+farSelect.addEventListener("change", () => {
+  if (lastBody) $("try-status").textContent = summary(lastBody, highlight(lastBody.max_confidence), showVerdict(lastBody));
+});
+
+function summary(body, level, verdict) {
+  const rows = body.confidences.length;
+  const columns = rows ? body.confidences[0].length : 0;
+  const reach = level
+    ? `it reaches ${level.value}, where another person is accepted ${level.label} of the time`
+    : `it reaches no documented threshold`;
+  return `${verdict.text} (read at ${verdict.rate}). `
+    + `${plural(rows, "face")} in image one, ${plural(columns, "face")} in image two. `
+    + `Highest confidence ${body.max_confidence.toFixed(4)}: ${reach}.`;
+}
+
 function plural(count, word) {
   return `${count} ${word}${count === 1 ? "" : "s"}`;
 }
@@ -148,12 +207,42 @@ function plural(count, word) {
 let shown = [];
 
 const page = startTryPage({
+  hints: {
+    TOO_MANY_FACES: `Compare takes at most ${MAX_FACES} faces in each image (the largest first in the answer).`,
+  },
   prepare() {
-    return { apiId: page.apiId(), sources: [imageSource("image_one"), imageSource("image_two")] };
+    return {
+      apiId: page.apiId(),
+      secret: $("try-secret").value,
+      sources: [imageSource("image_one"), imageSource("image_two")],
+      rotate: ["image_one", "image_two"].map((slot) => document.querySelector(`[name="${slot}_auto_rotate"]`).checked),
+    };
   },
   reset() {
     $("compare-visual").hidden = true;
+    $("compare-verdict").hidden = true;
+    lastBody = null;
     highlight(-1);
+  },
+  refused(result, context) {
+    const body = result.json || {};
+    const index = { image_one: 0, image_two: 1 }[body.image];
+    if (body.status !== "TOO_MANY_FACES" || index === undefined) return;
+    offerLargestFaces({
+      box: $("try-error"),
+      slot: body.image,
+      source: context.sources[index],
+      keep: MAX_FACES,
+      limit: `Compare takes at most ${MAX_FACES} faces in each image.`,
+      apiId: context.apiId,
+      secret: context.secret,
+      rotate: context.rotate[index],
+      thumbnailUrl,
+      use(file) {
+        setFile($(`${body.image}-file`), file);
+        $("try-form").requestSubmit();
+      },
+    });
   },
   async render(result, context) {
     const body = result.json;
@@ -164,12 +253,7 @@ const page = startTryPage({
     const level = highlight(body.max_confidence);
     showIds(body, pictures, context);
     $("compare-visual").hidden = false;
-    const rows = body.confidences.length;
-    const columns = rows ? body.confidences[0].length : 0;
-    const reach = level
-      ? `it reaches ${level.value}, where another person is accepted ${level.label} of the time`
-      : `it reaches no documented threshold`;
-    return `${plural(rows, "face")} in image one, ${plural(columns, "face")} in image two. `
-      + `Highest confidence ${body.max_confidence.toFixed(4)}: ${reach}.`;
+    lastBody = body;
+    return summary(body, level, showVerdict(body));
   },
 });

@@ -1,6 +1,10 @@
 // Try mask (templates/portal/try_mask.html): the selfie sent and the image answered, side by
 // side, and a link to download the answer. Success is the image itself; only a refusal is JSON.
-import { $, imageSource, sourceUrl, startTryPage } from "./tryit.js";
+import { $, imageSource, sourceUrl, startTryPage, thumbnailUrl } from "./tryit.js";
+import { offerLargestFaces } from "./tryit-faces.js";
+import { setFile } from "./tryit-samples.js";
+
+const ONE_FACE = "Mask needs exactly one face in the photo.";
 
 const EXTENSIONS = { "image/png": "png", "image/jpeg": "jpg" };
 
@@ -27,12 +31,32 @@ function describeSource(source) {
   return `stored image ${source.id} (its thumbnail)`;
 }
 
-startTryPage({
+const page = startTryPage({
   output: outputName,
+  hints: { TOO_MANY_FACES: ONE_FACE },
   prepare(fields) {
     const source = imageSource("selfie");
     const masked = fields.some((field) => field.name === "mask_eye" && field.value === "true");
-    return { source, masked };
+    const rotate = fields.some((field) => field.name === "auto_rotate" && field.value === "true");
+    return { source, masked, rotate, apiId: page.apiId(), secret: $("try-secret").value };
+  },
+  refused(result, context) {
+    if ((result.json || {}).status !== "TOO_MANY_FACES") return;
+    offerLargestFaces({
+      box: $("try-error"),
+      slot: "the selfie",
+      source: context.source,
+      keep: 1,
+      limit: ONE_FACE,
+      apiId: context.apiId,
+      secret: context.secret,
+      rotate: context.rotate,
+      thumbnailUrl,
+      use(file) {
+        setFile($("selfie-file"), file);
+        $("try-form").requestSubmit();
+      },
+    });
   },
   reset() {
     $("mask-visual").hidden = true;

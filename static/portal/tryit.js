@@ -1,10 +1,13 @@
 // What every try-it page shares (templates/portal/try_base.html): the key picker, the image
-// sources, the call itself, the raw answer and the curl command. Each page's own module
-// (try-detect.js, ...) passes in how to draw its result.
+// sources, the call itself, the raw answer and the call in code (tryit-code.js). Each page's
+// own module (try-detect.js, ...) passes in how to draw its result.
 //
 // The secret typed here goes only into the API call's form and, if the user keeps it, into
-// this tab's sessionStorage under the keys the dashboard uses; never into a URL or the page.
-import { curlCommand } from "./curl.js";
+// this tab's sessionStorage under the keys the dashboard uses; never into a URL, and into the
+// page only when the user ticks "show my secret" in the code panel (tryit-code.js).
+import { setupCodePanel } from "./tryit-code.js";
+import { setupDropTargets, setupSamplePickers } from "./tryit-samples.js";
+import { setupStoredPickers } from "./tryit-stored.js";
 
 const STORED_API_ID = "faceportal.api_id";
 const storedSecretKey = (apiId) => `faceportal.secret.${apiId}`;
@@ -255,21 +258,23 @@ const HINTS = {
   RATE_LIMIT_EXCEEDED: "Too many calls per second for this key: wait a moment and try again.",
   CONCURRENCY_LIMIT_EXCEEDED: "Too many calls at once for this key: wait a moment and try again.",
   NO_FACE_DETECTED: "No face was found. If the photo is turned, tick the option to try turned images.",
-  TOO_MANY_FACES: "Compare takes up to 4 faces per image; mask takes exactly one.",
+  TOO_MANY_FACES: "Too many faces in the image for this endpoint.",
   IMAGE_ID_NOT_EXIST: "Stored ids belong to the key that stored them: pick the same key.",
   DOWNLOAD_ERROR: "The server could not fetch that URL: it must be public http(s).",
   DOWNLOAD_TIMEOUT: "The URL took longer than 5 s to download.",
   WRONG_LIVENESS_DATA: "The package is refused: each is accepted once, for its own key, before its challenge expires.",
 };
 
-export function errorSummary(result) {
+// pageHints: a page's own words for a code (mask's TOO_MANY_FACES is not compare's).
+export function errorSummary(result, pageHints = {}) {
   const body = result.json;
   if (body && typeof body === "object") {
     const code = body.status || body.error || `HTTP ${result.httpStatus}`;
     const image = body.image ? ` (${body.image})` : "";
     const reason = body.reason ? `: ${body.reason}` : "";
     const bare = String(code).split(":")[0];
-    return { message: `${code}${image}${reason}`, hint: HINTS[code] || HINTS[bare] || "" };
+    const hints = { ...HINTS, ...pageHints };
+    return { message: `${code}${image}${reason}`, hint: hints[code] || hints[bare] || "" };
   }
   const text = (result.text || "").trim().slice(0, 200);
   return { message: text || `HTTP ${result.httpStatus}`, hint: "" };
@@ -337,50 +342,47 @@ function announce(text) {
   $("try-status").textContent = text;
 }
 
-// Stacked on a phone, the result is below the whole form: bring it into view once answered.
+// Stacked on a phone, the result is below the whole form; beside it on a desktop, it is above
+// the viewport once the user has scrolled down to the button. Either way, bring it into view
+// once answered, and move the focus there so that a screen reader goes on from the result.
 function revealResult() {
-  const heading = $("try-result-heading");
-  if (heading.getBoundingClientRect().top > window.innerHeight * 0.6) {
+  const panel = $("try-result");
+  const top = panel.getBoundingClientRect().top;
+  if (top < 0 || top > window.innerHeight * 0.6) {
     const still = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-    heading.scrollIntoView({ block: "start", behavior: still ? "auto" : "smooth" });
+    panel.scrollIntoView({ block: "start", behavior: still ? "auto" : "smooth" });
   }
+  panel.focus({ preventScroll: true });
 }
 
-// page: { render(result, context) -> summary text, prepare(fields) -> context, reset(), output(fields) }
+// page: { render(result, context) -> summary text, prepare(fields) -> context, reset(), output(fields),
+//   hints: {code: text}, refused(result, context): after a refusal is shown (e.g. to offer a fix) }
 export function startTryPage(page) {
   const form = $("try-form");
   const submit = $("try-submit");
-  const curl = $("try-curl");
   const apiUrl = new URL(form.dataset.apiUrl, window.location.origin).href;
   const idField = form.dataset.idField;
   let select = null;
 
+  const refreshCode = setupCodePanel(
+    () => {
+      const fields = collectFields(form);
+      const output = page.output ? page.output(fields) : "";
+      return { origin: window.location.origin, apiId: select.value, fields, output };
+    },
+    () => $("try-secret").value,
+  );
   const refreshCurl = () => {
-    if (!select) return;
-    const fields = collectFields(form);
-    curl.textContent = curlCommand({
-      url: apiUrl,
-      idField,
-      apiId: select.value,
-      fields,
-      output: page.output ? page.output(fields) : "",
-    });
+    if (select) refreshCode();
   };
+  setupSamplePickers();
+  setupDropTargets();
   for (const fieldset of document.querySelectorAll("[data-image-slot]")) setupImageSlot(fieldset, refreshCurl);
   select = setupKeyPicker(refreshCurl);
+  setupStoredPickers({ apiId: () => select.value, picked: (image) => rememberStored("images", image) });
   form.addEventListener("input", refreshCurl);
   form.addEventListener("change", refreshCurl);
   refreshCurl();
-
-  $("try-copy").addEventListener("click", async () => {
-    try {
-      await navigator.clipboard.writeText(curl.textContent);
-      $("try-copied").textContent = "Copied.";
-    } catch {
-      window.getSelection().selectAllChildren(curl);
-      $("try-copied").textContent = "Selected: press Ctrl+C (or Cmd+C) to copy.";
-    }
-  });
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -409,9 +411,10 @@ export function startTryPage(page) {
       $("try-raw").textContent = rawText(result);
       if (!ok) {
         page.reset?.();
-        const { message, hint } = errorSummary(result);
+        const { message, hint } = errorSummary(result, page.hints);
         showError(`The API refused the call (HTTP ${result.httpStatus}).`, message, hint);
         announce(`Refused: ${message}`);
+        page.refused?.(result, context);
         return;
       }
       try {

@@ -60,6 +60,18 @@ def wait_for_answer(page: Any) -> None:
         " && !document.getElementById('try-submit').disabled",
         timeout=RESULT_TIMEOUT_MS,
     )
+    # The page then brings the result into view, smoothly: measure nothing while it scrolls.
+    page.evaluate(
+        """() => new Promise((resolve) => {
+            let last = -1, still = 0;
+            const check = () => {
+                still = window.scrollY === last ? still + 1 : 0;
+                last = window.scrollY;
+                if (still >= 5) resolve(); else requestAnimationFrame(check);
+            };
+            requestAnimationFrame(check);
+        })"""
+    )
 
 
 def answer(page: Any) -> dict[str, Any]:
@@ -120,3 +132,36 @@ def no_page_errors(browsing: Browsing) -> None:
         or (line.startswith("error") and "Failed to load resource" not in line)
     ]
     assert not errors, errors
+
+
+DESKTOP = {"width": 1366, "height": 900}
+
+
+def drop_file(page: Any, selector: str, url: str, name: str) -> None:
+    """Drags a file (fetched from `url`, named `name`) onto the element, as a desktop's file
+    manager would: dragenter, dragover and drop, with the file in the event's DataTransfer."""
+    page.evaluate(
+        """async ([selector, url, name]) => {
+            const blob = await (await fetch(url)).blob();
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([blob], name, { type: blob.type }));
+            const zone = document.querySelector(selector);
+            const init = { bubbles: true, cancelable: true, dataTransfer: transfer };
+            for (const type of ["dragenter", "dragover", "drop"]) {
+                zone.dispatchEvent(new DragEvent(type, init));
+            }
+        }""",
+        [selector, url, name],
+    )
+
+
+def code_sample(page: Any, language: str) -> str:
+    """The code panel's sample in one language, its tab picked first."""
+    page.get_by_role("tab", name=language, exact=True).click()
+    return str(page.get_by_role("tabpanel", name=language, exact=True).text_content())
+
+
+def fits_the_width(page: Any) -> None:
+    """No page wider than its viewport, whatever the viewport is now."""
+    width = page.viewport_size["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= width

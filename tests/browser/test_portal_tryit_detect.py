@@ -4,7 +4,7 @@ page drew against the JSON it received, the call history, refusals, and (for the
 command, here on the mask page) a real shell. Fixtures in conftest.py, helpers in helpers.py.
 
 Screenshots: try-detect, try-detect-phone (390x844), history-after-try, try-detect-refused,
-in the folder conftest.py prints at the end.
+try-detect-sample, try-detect-code-phone, in the folder conftest.py prints at the end.
 """
 
 from __future__ import annotations
@@ -17,12 +17,17 @@ from pathlib import Path
 
 import pytest
 
+from facelab.testdata import photo_bytes
 from tests.browser.conftest import Browsing, Key
 from tests.browser.helpers import (
+    DESKTOP,
     PHONE,
     answer,
     call_and_wait,
+    code_sample,
     curl_text,
+    drop_file,
+    fits_the_width,
     history_row,
     no_page_errors,
     open_try_page,
@@ -212,3 +217,83 @@ def test_the_curl_command_survives_a_posix_shell_whatever_the_names(browsing: Br
         "-o",
         "out 'masked'.jpg",
     ]
+
+
+def test_detect_takes_a_built_in_sample_or_a_dropped_file_and_shows_the_call_in_six_languages(
+    browsing: Browsing, key: Key, tmp_path: Path
+) -> None:
+    page = open_try_page(browsing, key, "detect")
+    page.set_viewport_size(DESKTOP)
+    page.get_by_role("button", name="Use the sample photo: A group of six").click()
+    page.wait_for_function("() => document.getElementById('detect-file').files.length === 1")
+    assert page.locator("#detect-file").evaluate("input => input.files[0].name") == "group.jpg"
+    assert page.get_by_role("button", name="Use the sample photo: A group of six").get_attribute(
+        "aria-pressed"
+    ) == ("true")
+    call_and_wait(page, "Detect faces")
+    faces = answer(page)["faces"]
+    assert len(faces) == 6 and page.locator("#detect-overlay rect.face-box").count() == 6
+    recorded_call(page, key, "detect", "OK", 200)
+    fits_the_width(page)
+    browsing.shot("try-detect-sample")
+
+    # A file dropped on the photo's box is the one sent; the sample is no longer marked.
+    drop_file(page, "fieldset.try-drop", "/portal/samples/grace_hopper.jpg", "dropped hopper.jpg")
+    page.wait_for_function(
+        "() => document.getElementById('detect-file').files[0].name === 'dropped hopper.jpg'"
+    )
+    assert page.get_by_role("button", name="Use the sample photo: A group of six").get_attribute(
+        "aria-pressed"
+    ) == ("false")
+    assert "-F 'image=@dropped hopper.jpg'" in curl_text(page, key)
+    call_and_wait(page, "Detect faces")
+    again_faces = answer(page)["faces"]
+    assert len(again_faces) == 1
+
+    # Every language's sample follows the form; none holds the secret until asked.
+    samples = {
+        language: code_sample(page, language) for language in ("Python", "JavaScript", "Java", "PHP", "C#")
+    }
+    for language, text in samples.items():
+        assert key.secret not in text and "API_SECRET" in text, language
+        assert key.account.api_id in text and "dropped hopper.jpg" in text, language
+    assert key.secret not in page.content()
+    page.get_by_label("Show my secret in the code").check()
+    assert key.secret in code_sample(page, "Python") and key.secret in code_sample(page, "curl")
+    page.get_by_label("Show my secret in the code").uncheck()
+    assert key.secret not in page.content()
+    # The tabs follow the ARIA pattern: arrow keys move between them, one panel on show.
+    page.get_by_role("tab", name="curl", exact=True).click()
+    page.keyboard.press("ArrowRight")
+    assert page.get_by_role("tab", name="Python", exact=True).get_attribute("aria-selected") == "true"
+    assert page.evaluate("document.activeElement.id") == "try-tab-python"
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    assert page.get_by_role("tab", name="C#", exact=True).get_attribute("aria-selected") == "true"
+    assert page.locator(".try-code:not([hidden])").count() == 1
+
+    # The JavaScript sample, run in Node against the server, makes the same call.
+    if shutil.which("node"):
+        (tmp_path / "dropped hopper.jpg").write_bytes(photo_bytes("grace_hopper"))
+        (tmp_path / "call.mjs").write_text(code_sample(page, "JavaScript"))
+        run = subprocess.run(
+            ["node", "call.mjs"],
+            cwd=tmp_path,
+            env={**os.environ, "API_SECRET": key.secret},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        status, printed = run.stdout.split("\n", 1)
+        assert status.startswith("200 ")
+        assert [face["rect"] for face in json.loads(printed)["faces"]] == [
+            face["rect"] for face in again_faces
+        ]
+
+    # On a phone, the tabs wrap and the samples scroll inside their own box.
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(200)
+    fits_the_width(page)
+    browsing.shot("try-detect-code-phone")
+    no_page_errors(browsing)

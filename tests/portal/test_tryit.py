@@ -248,8 +248,77 @@ def test_every_liveness_cue_has_a_meaning_shown() -> None:
 
 @pytest.mark.django_db
 def test_the_scripts_and_styles_are_served(client: Client) -> None:
-    for asset in ("tryit.js", "curl.js", "try-detect.js", "try-compare.js", "try-mask.js", "try-liveness.js"):
+    assets = (
+        "tryit.js",
+        "curl.js",
+        "snippets.js",
+        "tryit-code.js",
+        "tryit-samples.js",
+        "tryit-stored.js",
+        "tryit-faces.js",
+        "try-detect.js",
+        "try-compare.js",
+        "try-mask.js",
+        "try-liveness.js",
+    )
+    for asset in assets:
         response = client.get(f"/static/portal/{asset}")
         assert response.status_code == 200, asset
         assert response["Content-Type"].startswith(("text/javascript", "application/javascript")), asset
     assert client.get("/static/portal/tryit.css").status_code == 200
+
+
+@pytest.mark.django_db
+def test_compare_offers_a_verdict_at_the_documented_rates_the_vendors_chosen(client: Client) -> None:
+    account_create(username="alice")
+    html = page(signed_in(client, "alice"), "try_compare")
+    select = re.search(r'<select id="compare-far".*?</select>', html, re.S)
+    assert select
+    options = re.findall(r'<option value="([0-9.]+)" data-words="([^"]+)"( selected)?>', select.group(0))
+    assert options == [
+        ("0.6", "1 in 1,000", ""),
+        ("0.7", "1 in 10,000", " selected"),
+        ("0.8", "1 in 100,000", ""),
+        ("0.9", "1 in 1,000,000", ""),
+    ]
+    assert "the vendor&#x27;s" in select.group(0) or "the vendor's" in select.group(0)
+    # The verdict is read in the page, never sent: the select is not an API field.
+    assert "data-api" not in select.group(0)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_embeds_its_registry_entry_for_the_code_samples(client: Client, name: str) -> None:
+    account_create(username="alice")
+    html = page(signed_in(client, "alice"), name)
+    entry = embedded_json(html, "try-endpoint")
+    endpoint = {"try_detect": "detect", "try_compare": "compare", "try_mask": "mask"}.get(
+        name, "liveness_verification"
+    )
+    assert entry["name"] == endpoint
+    assert entry["id_field"] == ("api_key" if name == "try_detect" else "api_id")
+    assert [param["name"] for param in entry["params"]][:1] != []
+    # The reveal box starts unticked: no sample holds the secret until the user asks.
+    reveal = re.search(r'<input type="checkbox" id="try-reveal"[^>]*>', html)
+    assert reveal and "checked" not in reveal.group(0)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", PAGES)
+def test_the_image_pages_offer_the_sample_photos_and_the_stored_image_picker(
+    client: Client, name: str
+) -> None:
+    account_create(username="alice")
+    html = page(signed_in(client, "alice"), name)
+    pickers = re.findall(r'data-sample-picker data-target="([^"]+)"', html)
+    assert pickers == {
+        "try_detect": ["detect-file"],
+        "try_compare": ["image_one-file", "image_two-file"],
+    }.get(name, ["selfie-file"])
+    assert 'data-sample-url="/portal/samples/group.jpg"' in html
+    stored = re.findall(r'data-stored-picker data-target="([^"]+)"', html)
+    assert stored == {"try_detect": [], "try_compare": ["image_one-id", "image_two-id"]}.get(
+        name, ["selfie-id"]
+    )
+    assert f'data-stored-url="{reverse("portal:try_stored_images")}"' in html
+    assert 'data-detect-url="/faceid/v1/detect"' in html
