@@ -80,6 +80,7 @@ def key_card(
             f"rename:{account.api_id}",
             auto_id=f"rename-{account.api_id}-%s",
             name=account.name,
+            label="New name",
         ),
         old_secret_until=account.previous_secret_works_until(now),
     )

@@ -124,15 +124,18 @@ def refused_form(request: HttpRequest) -> dict[str, Any]:
     return refused
 
 
-def name_form(refused: dict[str, Any], target: str, *, auto_id: str, name: str = "") -> KeyNameForm:
+def name_form(
+    refused: dict[str, Any], target: str, *, auto_id: str, name: str = "", label: str = "Name"
+) -> KeyNameForm:
     """The create or rename form of the dashboard: bound again to what was typed, with its
     errors, when it is the one just refused; otherwise fresh, with the key's current name."""
-    if refused.get("target") != target:
-        return KeyNameForm(initial={"name": name}, auto_id=auto_id)
-    form = KeyNameForm(refused["data"], auto_id=auto_id)
-    form.is_valid()
-    for error in refused.get("errors", []):
-        form.add_error(None, str(error))
+    refused_here = refused.get("target") == target
+    form = KeyNameForm(refused["data"] if refused_here else None, initial={"name": name}, auto_id=auto_id)
+    form.fields["name"].label = label
+    if refused_here:
+        form.is_valid()
+        for error in refused.get("errors", []):
+            form.add_error(None, str(error))
     return form
 
 
