@@ -74,6 +74,9 @@ class KeyRotateForm(forms.Form):
         label="The current secret",
         choices=GRACE_OPTIONS,
         coerce=lambda seconds: timedelta(seconds=int(seconds)),
+        # Not sent (a page from before grace periods): the old secret stops at once, as it did.
+        required=False,
+        empty_value=timedelta(0),
         initial="0",
         error_messages={"invalid_choice": "Choose how long the current secret keeps working."},
     )
@@ -224,7 +227,7 @@ def key_rotate(request: HttpRequest, api_id: str) -> HttpResponse:
     if account.is_revoked:
         messages.error(request, f"“{key_label(account)}” is revoked: its secret can no longer be rotated.")
         return redirect("portal:dashboard")
-    form = KeyRotateForm(request.POST or {"grace": "0"})
+    form = KeyRotateForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Nothing was changed: choose how long the current secret keeps working.")
         return redirect("portal:dashboard")
