@@ -139,9 +139,9 @@ def account_revoke(*, account: ApiAccount, now: datetime | None = None) -> None:
 
 @transaction.atomic
 def account_delete(*, account: ApiAccount) -> None:
-    """Deletes the account with its stored images and liveness packages (their files go once
-    the deletion commits, resources/signals.py); its calls stay in the service's log, with no
-    account."""
+    """Deletes the account with everything stored under it, by the foreign keys' cascade (stored
+    images and liveness packages, whose files go once the deletion commits, resources/signals.py;
+    face sets); its calls stay in the service's log, with no account."""
     account.delete()
 
 

@@ -261,5 +261,5 @@ def key_delete(request: HttpRequest, api_id: str) -> HttpResponse:
     account = own_key(request, api_id)
     label = key_label(account)
     account_delete(account=account)
-    messages.success(request, f"API key “{label}” deleted, with its stored images and liveness packages.")
+    messages.success(request, f"API key “{label}” deleted, with everything stored under it.")
     return redirect("portal:dashboard")

@@ -17,7 +17,8 @@ from django.utils import timezone
 from accounts import services
 from accounts.models import ApiAccount, ApiCall
 from accounts.services import GraceTooLong, InvalidCredentials
-from tests.accounts.helpers import url
+from resources.models import StoredImage
+from tests.accounts.helpers import image, url
 
 pytestmark = pytest.mark.django_db
 
@@ -179,15 +180,19 @@ def test_a_revoked_account_is_refused_with_its_right_secret_for_good(clock: Cloc
     assert not opens(account, new)
 
 
-def test_delete_takes_the_account_and_leaves_its_calls_without_one() -> None:
+@pytest.mark.django_db(transaction=True)  # the files go once the deletion commits
+def test_delete_takes_the_account_with_its_images_and_leaves_its_calls_without_one() -> None:
     account, secret = make_account()
     call = ApiCall.objects.create(
         account=account, endpoint="detect", request_id="r1", status="OK", http_status=200, latency_ms=1.0
     )
+    stored = image(account)
+    assert stored.file.storage.exists(stored.file.name)
 
     services.account_delete(account=account)
 
-    assert not ApiAccount.objects.exists()
+    assert not ApiAccount.objects.exists() and not StoredImage.objects.exists()
+    assert not stored.file.storage.exists(stored.file.name)
     call.refresh_from_db()
     assert call.account_id is None
     with pytest.raises(InvalidCredentials):

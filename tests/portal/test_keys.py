@@ -189,9 +189,7 @@ def test_deleting_a_key_frees_its_place_under_the_cap(alice: Client, settings: A
 
     response = alice.post(action(account.api_id, "delete"), follow=True)
 
-    assert "API key “server” deleted, with its stored images and liveness packages." in messages_after(
-        response
-    )
+    assert "API key “server” deleted, with everything stored under it." in messages_after(response)
     assert not ApiAccount.objects.exists()
     assert ApiCall.objects.get().account_id is None
     assert not opens(account.api_id, secret)
