@@ -76,7 +76,6 @@ class KeyRotateForm(forms.Form):
         coerce=lambda seconds: timedelta(seconds=int(seconds)),
         # Not sent (a page from before grace periods): the old secret stops at once, as it did.
         required=False,
-        empty_value=timedelta(0),
         initial="0",
         error_messages={"invalid_choice": "Choose how long the current secret keeps working."},
     )
@@ -231,7 +230,7 @@ def key_rotate(request: HttpRequest, api_id: str) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Nothing was changed: choose how long the current secret keeps working.")
         return redirect("portal:dashboard")
-    grace: timedelta = form.cleaned_data["grace"]
+    grace: timedelta = form.cleaned_data["grace"] or timedelta(0)  # not sent: ""
     secret = account_rotate_secret(account, grace=grace)
     secret_wait(request, account, secret, "rotated")
     until = account.previous_secret_works_until()

@@ -187,12 +187,13 @@ def test_delete_takes_the_account_with_its_images_and_leaves_its_calls_without_o
         account=account, endpoint="detect", request_id="r1", status="OK", http_status=200, latency_ms=1.0
     )
     stored = image(account)
-    assert stored.file.storage.exists(stored.file.name)
+    name = str(stored.file.name)
+    assert stored.file.storage.exists(name)
 
     services.account_delete(account=account)
 
     assert not ApiAccount.objects.exists() and not StoredImage.objects.exists()
-    assert not stored.file.storage.exists(stored.file.name)
+    assert not stored.file.storage.exists(name)
     call.refresh_from_db()
     assert call.account_id is None
     with pytest.raises(InvalidCredentials):
