@@ -157,7 +157,9 @@ function setupKeyPicker(changed) {
   const missing = $("try-secret-missing");
   const options = [...select.options];
   // Read before startingKey, which drops what is stale: said once, for the key it was.
-  const stale = new Set(options.filter((option) => keptSecret(option.value, option.dataset.version).stale).map((option) => option.value));
+  const stale = new Set(
+    options.filter((option) => keptSecret(option.value, option.dataset.version).stale).map((option) => option.value),
+  );
   select.value = startingKey(select, options);
   const keyChanged = () => {
     const option = select.selectedOptions[0];
@@ -190,7 +192,8 @@ function showMissing(box, name, why) {
     return;
   }
   const where =
-    "Paste it below: the dashboard shows a secret once, when the key is created or its secret rotated. Lost it? Rotate the secret on the dashboard.";
+    "Paste it below: the dashboard shows a secret once, when the key is created or its secret rotated. " +
+    "Lost it? Rotate the secret on the dashboard.";
   const said = {
     none: `This browser tab does not have the secret of “${name}”.`,
     rotated: `The secret of “${name}” was rotated: the one this tab kept is no longer used.`,
