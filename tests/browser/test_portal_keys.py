@@ -132,10 +132,12 @@ def test_rename_copy_rotate_with_grace_revoke_and_delete(browsing: Browsing) -> 
     browsing.sign_in("tess")
     account, secret = create_key(browsing, "first name")
 
+    status = page.locator("#copy-status")
     page.get_by_role("button", name="Copy the api_secret").click()
-    assert page.locator("#copy-status").inner_text() == "The api_secret is copied."
+    status.filter(has_text="The api_secret is copied.").wait_for()  # the clipboard answers later
     assert page.evaluate("navigator.clipboard.readText()") == secret
     page.get_by_role("button", name="Copy the api_id").click()
+    status.filter(has_text="The api_id is copied.").wait_for()
     assert page.evaluate("navigator.clipboard.readText()") == account.api_id
     browsing.shot("keys-secret-panel-copy")
 
