@@ -45,6 +45,18 @@ class ApiAccount(models.Model):
     name = models.CharField(max_length=100, blank=True, help_text="A label for the owner's own use.")
     api_id = models.CharField(max_length=32, unique=True, default=new_api_id, editable=False)
     secret_hash = models.CharField(max_length=64, editable=False)
+    # Counts the secrets this account has had: a browser tab that keeps a secret keeps its
+    # version with it, and drops it once the account's version moves on (a rotation).
+    secret_version = models.PositiveIntegerField(default=1, editable=False)
+    # After a rotation with a grace period, the secret it replaced keeps working until
+    # `previous_secret_until` (kept only as its hash, like the current one).
+    previous_secret_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    previous_secret_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # Revoked by its owner: every call refused, for good (unlike is_active, which the operator
+    # may switch back on).
+    revoked_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Revoked by its owner: every call refused, for good."
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
     is_active = models.BooleanField(default=True)
@@ -68,6 +80,17 @@ class ApiAccount(models.Model):
 
     def is_expired(self, now: datetime | None = None) -> bool:
         return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def previous_secret_works_until(self, now: datetime | None = None) -> datetime | None:
+        """When the secret replaced by the last rotation stops working; None if it already has."""
+        until = self.previous_secret_until
+        if not self.previous_secret_hash or until is None or until <= (now or timezone.now()):
+            return None
+        return until
 
 
 class ApiCall(models.Model):

@@ -1,4 +1,5 @@
-"""Writes and checks on API accounts: creation, secrets, authentication, limits, quota.
+"""Writes and checks on API accounts: creation, secrets (rotation with an optional grace
+period), renaming, revocation and deletion, authentication, limits, quota.
 
 Secrets are 32 random bytes, so a single SHA-256 is as strong as a slow password hash
 here and keeps authentication to microseconds on every call. Limits shared between
@@ -85,10 +86,63 @@ def account_create(
     return account, secret
 
 
-def account_rotate_secret(account: ApiAccount) -> str:
+# The longest an old secret may keep working after a rotation: long enough to redeploy the
+# programs that use it, short enough that a leaked secret does not outlive its rotation by much.
+ROTATION_GRACE_MAX = timedelta(days=7)
+
+
+class GraceTooLong(AccountError):
+    pass
+
+
+@transaction.atomic
+def account_rotate_secret(
+    account: ApiAccount, *, grace: timedelta = timedelta(0), now: datetime | None = None
+) -> str:
+    """Gives the account a new secret and returns it in clear. With a grace period the secret it
+    replaces keeps working until then (its hash kept as previous_secret_hash); without, it stops
+    at once. Either way a secret still in the grace of an earlier rotation stops now: only the
+    current secret and the one just replaced can ever open the account."""
+    if grace < timedelta(0) or grace > ROTATION_GRACE_MAX:
+        raise GraceTooLong(f"the grace period is at most {ROTATION_GRACE_MAX}, got {grace}")
+    locked = ApiAccount.objects.select_for_update().filter(pk=account.pk)
+    replaced = locked.values_list("secret_hash", flat=True).first() or ""
     secret = secret_assign(account)
-    ApiAccount.objects.filter(pk=account.pk).update(secret_hash=account.secret_hash)
+    account.previous_secret_hash = replaced if grace else ""
+    account.previous_secret_until = (now or timezone.now()) + grace if grace else None
+    ApiAccount.objects.filter(pk=account.pk).update(
+        secret_hash=account.secret_hash,
+        previous_secret_hash=account.previous_secret_hash,
+        previous_secret_until=account.previous_secret_until,
+        secret_version=F("secret_version") + 1,
+    )
+    account.refresh_from_db(fields=["secret_version"])
     return secret
+
+
+def account_rename(*, account: ApiAccount, name: str) -> str:
+    """Renames the account (the owner's label); returns the name as stored."""
+    account.name = ApiAccount._meta.get_field("name").clean(name.strip(), account)
+    ApiAccount.objects.filter(pk=account.pk).update(name=account.name)
+    return account.name
+
+
+def account_revoke(*, account: ApiAccount, now: datetime | None = None) -> None:
+    """Refuses every call of the account from now on, for good (the operator's is_active can be
+    switched back; this cannot). A secret in its grace period goes with it."""
+    account.revoked_at = account.revoked_at or now or timezone.now()
+    account.previous_secret_hash, account.previous_secret_until = "", None
+    ApiAccount.objects.filter(pk=account.pk).update(
+        revoked_at=account.revoked_at, previous_secret_hash="", previous_secret_until=None
+    )
+
+
+@transaction.atomic
+def account_delete(*, account: ApiAccount) -> None:
+    """Deletes the account with everything stored under it, by the foreign keys' cascade (stored
+    images and liveness packages, whose files go once the deletion commits, resources/signals.py;
+    face sets); its calls stay in the service's log, with no account."""
+    account.delete()
 
 
 def account_top_up(account: ApiAccount, calls: int) -> None:
@@ -121,19 +175,31 @@ def account_set_active(*, account_ids: list[int], active: bool) -> int:
 def authenticate(api_id: str, secret: str) -> ApiAccount:
     """The active account these credentials open; constant time in the secret.
 
-    Until the secret matches only the row's hash is read, as a plain value: building the
-    account and its user for a known api_id (tens of microseconds) would otherwise tell it
-    apart from an unknown one by timing (ops/abuse/timing.py measures the difference)."""
+    The one place every API call is authenticated: the current secret opens the account, and
+    so does the secret replaced by the last rotation until its grace period ends. Until a
+    secret matches only the row's hashes are read, as plain values: building the account and
+    its user for a known api_id (tens of microseconds) would otherwise tell it apart from an
+    unknown one by timing (ops/abuse/timing.py measures the difference). Both hashes are
+    compared on every call, whichever matches, for the same reason."""
     found = (
-        ApiAccount.objects.filter(api_id=api_id).values_list("pk", "secret_hash").first() if api_id else None
+        ApiAccount.objects.filter(api_id=api_id)
+        .values_list("pk", "secret_hash", "previous_secret_hash", "previous_secret_until")
+        .first()
+        if api_id
+        else None
     )
-    expected = found[1] if found else _DUMMY_HASH
-    if not hmac.compare_digest(expected, hash_secret(secret)) or found is None:
+    now = timezone.now()
+    given = hash_secret(secret)
+    current = hmac.compare_digest(found[1] if found else _DUMMY_HASH, given)
+    previous = hmac.compare_digest((found[2] if found else "") or _DUMMY_HASH, given)
+    until = found[3] if found and found[2] else None
+    in_grace = until is not None and now < until
+    if found is None or not (current or (previous and in_grace)):
         raise InvalidCredentials()
     account = ApiAccount.objects.select_related("user").filter(pk=found[0]).first()
-    if account is None or not account.is_active or not account.user.is_active:  # None: deleted just now
-        raise InvalidCredentials()
-    if account.is_expired():
+    if account is None or not account.is_active or account.is_revoked or not account.user.is_active:
+        raise InvalidCredentials()  # None: deleted just now
+    if account.is_expired(now):
         assert account.expires_at is not None
         raise KeyExpired(account.expires_at)
     return account

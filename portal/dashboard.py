@@ -1,56 +1,31 @@
-"""The dashboard: the user's API keys with their limits and usage, two charts of the last 30
-days, and the two writes a user may make on their own keys (create, rotate the secret).
-
-A new secret waits for the next render of the dashboard in the server-side session (never a
-cookie, the URL or a log), sealed (portal/sealed.py: encrypted, and good for ten minutes), and is
-popped when shown, so a reload no longer has it.
+"""The dashboard: the user's API keys with their limits and usage, and two charts of the last
+30 days. The writes on keys are portal/keys.py; a new secret they made waits for this page in the
+server-side session (never a cookie, the URL or a log) and is shown here once.
 """
 
 from __future__ import annotations
 
-import json
 import shlex
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from django import forms
 from django.conf import settings
-from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.debug import sensitive_variables
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_safe
 
 from accounts.models import ApiAccount, Endpoint
 from accounts.selectors import Usage
-from accounts.services import account_create, account_rotate_secret
 from faceportal.endpoints import ENDPOINTS, endpoint
-from portal import charts, sealed, usage
+from portal import charts, keys, usage
+from portal.keys import SECRET_ONCE, signed_in_user
 
-if TYPE_CHECKING:
-    from django.contrib.auth.models import User
-
-SECRET_ONCE = "portal.secret_once"
-
-
-class KeyCreateForm(forms.Form):
-    name = forms.CharField(
-        max_length=100,
-        label="Name",
-        help_text="For your own use, e.g. “staging server”.",
-        error_messages={"required": "Give the key a name."},
-    )
-
-
-class KeyLimitReached(Exception):
-    pass
+__all__ = ["SECRET_ONCE", "curl_example", "dashboard"]
 
 
 @dataclass(frozen=True)
@@ -59,13 +34,15 @@ class KeyCard:
 
     account: ApiAccount
     usage: Usage
-    state: str  # active, inactive, expired
+    state: str  # active, inactive, expired, revoked
     quota_percent: int
     endpoints: list[str]
+    rename_form: keys.KeyNameForm
+    old_secret_until: datetime | None = None  # the grace period of the last rotation
 
     @property
     def badge(self) -> str:
-        return {"active": "ok", "expired": "err"}.get(self.state, "off")
+        return {"active": "ok", "expired": "err", "revoked": "err"}.get(self.state, "off")
 
     @property
     def bar_level(self) -> str:
@@ -75,8 +52,12 @@ class KeyCard:
         return "high" if self.quota_percent >= 80 else ""
 
 
-def key_card(account: ApiAccount, account_usage: Usage, now: datetime) -> KeyCard:
-    if account.is_expired(now):
+def key_card(
+    account: ApiAccount, account_usage: Usage, now: datetime, refused: dict[str, Any] | None = None
+) -> KeyCard:
+    if account.is_revoked:
+        state = "revoked"
+    elif account.is_expired(now):
         state = "expired"
     elif not account.is_active:
         state = "inactive"
@@ -93,6 +74,15 @@ def key_card(account: ApiAccount, account_usage: Usage, now: datetime) -> KeyCar
         state=state,
         quota_percent=percent,
         endpoints=[paths.get(endpoint, endpoint) for endpoint in account.endpoints],
+        # Ids of its own: every card has a rename form on the one page.
+        rename_form=keys.name_form(
+            refused or {},
+            f"rename:{account.api_id}",
+            auto_id=f"rename-{account.api_id}-%s",
+            name=account.name,
+            label="New name",
+        ),
+        old_secret_until=account.previous_secret_works_until(now),
     )
 
 
@@ -121,36 +111,26 @@ def curl_example(base_url: str, account: ApiAccount, secret: str) -> str:
     return " \\\n  ".join(parts)
 
 
-def signed_in_user(request: HttpRequest) -> User:
-    """Whose keys these are: every view here is behind login_required."""
-    user = request.user
-    if not user.is_authenticated:
-        raise PermissionDenied("sign in first")
-    return user
-
-
 @login_required
 @require_safe
-def dashboard(request: HttpRequest) -> HttpResponse:
-    return dashboard_page(request, KeyCreateForm())
-
-
 @sensitive_variables("shown", "context")
-def dashboard_page(request: HttpRequest, form: KeyCreateForm, status: int = 200) -> HttpResponse:
+def dashboard(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
+    refused = keys.refused_form(request)
     accounts = list(ApiAccount.objects.filter(user=signed_in_user(request)))
     per_account = usage.usage_per_account(accounts, now)
     context: dict[str, Any] = {
         "title": "Dashboard",
-        "form": form,
-        "cards": [key_card(account, per_account[account.pk], now) for account in accounts],
+        "form": keys.name_form(refused, "create", auto_id="id_%s"),
+        "grace_choices": keys.GRACE_OPTIONS,
+        "cards": [key_card(account, per_account[account.pk], now, refused) for account in accounts],
         "summary": usage.summary(per_account.values()),
         "max_keys": settings.FACEPORTAL_PORTAL_MAX_KEYS,
         "new_key_quota": settings.FACEPORTAL_PORTAL_KEY_QUOTA,
         "time_zone": timezone.get_current_timezone_name(),
         **charts_context(usage.daily_series([account.pk for account in accounts], now)),
     }
-    shown = secret_waiting(request)
+    shown = keys.secret_waiting(request)
     owned = {account.api_id: account for account in accounts}
     if shown and shown.get("api_id") in owned:
         account = owned[shown["api_id"]]
@@ -159,24 +139,10 @@ def dashboard_page(request: HttpRequest, form: KeyCreateForm, status: int = 200)
             "name": account.name,
             "curl": curl_example(request.build_absolute_uri("/"), account, shown["secret"]),
         }
-    response = render(request, "portal/dashboard.html", context, status=status)
+    response = render(request, "portal/dashboard.html", context)
     # The page may hold a secret: no cache, shared or the browser's own, may keep it.
     add_never_cache_headers(response)
     return response
-
-
-@sensitive_variables("secret")
-def secret_wait(request: HttpRequest, account: ApiAccount, secret: str, action: str) -> None:
-    """Keeps a new secret for the next dashboard, sealed."""
-    waiting = {"api_id": account.api_id, "secret": secret, "action": action}
-    request.session[SECRET_ONCE] = sealed.seal(json.dumps(waiting), purpose=SECRET_ONCE)
-
-
-@sensitive_variables("opened")
-def secret_waiting(request: HttpRequest) -> dict[str, str] | None:
-    """The secret waiting for this dashboard, taken out of the session (None when it is stale)."""
-    opened = sealed.unseal(request.session.pop(SECRET_ONCE, None), purpose=SECRET_ONCE)
-    return json.loads(opened) if opened is not None else None
 
 
 def charts_context(series: usage.DailySeries) -> dict[str, Any]:
@@ -201,51 +167,3 @@ def charts_context(series: usage.DailySeries) -> dict[str, Any]:
         "latency_rows": list(zip(labels, series.latency, series.totals, strict=True)),
         "has_calls": any(series.totals),
     }
-
-
-@login_required
-@require_POST
-@sensitive_variables("secret")
-def key_create(request: HttpRequest) -> HttpResponse:
-    form = KeyCreateForm(request.POST)
-    if not form.is_valid():
-        return dashboard_page(request, form, status=400)
-    try:
-        account, secret = key_create_for(signed_in_user(request), form.cleaned_data["name"])
-    except KeyLimitReached:
-        form.add_error(
-            None,
-            f"You already have {settings.FACEPORTAL_PORTAL_MAX_KEYS} API keys, the most a user may have. "
-            "Rotate the secret of one you have, or ask the operator for more.",
-        )
-        return dashboard_page(request, form, status=400)
-    secret_wait(request, account, secret, "created")
-    messages.success(request, f"API key “{account.name}” created.")
-    return redirect("portal:dashboard")
-
-
-@sensitive_variables("secret")
-def key_create_for(user: User, name: str) -> tuple[ApiAccount, str]:
-    """A key with the portal's quota and the model's other defaults, within the per-user limit.
-    The user's row is locked so that two simultaneous requests cannot both pass the count."""
-    with transaction.atomic():
-        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
-        if ApiAccount.objects.filter(user=user).count() >= settings.FACEPORTAL_PORTAL_MAX_KEYS:
-            raise KeyLimitReached()
-        return account_create(
-            username=user.get_username(), name=name, quota=settings.FACEPORTAL_PORTAL_KEY_QUOTA
-        )
-
-
-@login_required
-@require_POST
-@sensitive_variables("secret")
-def key_rotate(request: HttpRequest, api_id: str) -> HttpResponse:
-    # Someone else's key is as absent as a key that never existed.
-    account = get_object_or_404(ApiAccount, api_id=api_id, user=signed_in_user(request))
-    secret = account_rotate_secret(account)
-    secret_wait(request, account, secret, "rotated")
-    messages.success(
-        request, f"New secret for “{account.name or account.api_id}”: the old one no longer works."
-    )
-    return redirect("portal:dashboard")

@@ -149,6 +149,13 @@ def refusal_status(response: Response) -> Response:
 class SignInForm(AuthenticationForm):
     lockout_seconds = 0
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Said next to each field (templates/portal/form_fields.html), in place of Django's
+        # "This field is required." twice.
+        self.fields["username"].error_messages["required"] = "Enter your username."
+        self.fields["password"].error_messages["required"] = "Enter your password."
+
     def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username")
         if username is None or not self.cleaned_data.get("password"):

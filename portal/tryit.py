@@ -59,6 +59,8 @@ class KeyChoice:
     api_id: str
     label: str
     problem: str
+    version: int = 1  # of its secret: a tab's kept secret of another version is stale
+    name: str = ""
 
 
 def key_choices(user: Any, endpoint: Endpoint) -> list[KeyChoice]:
@@ -68,7 +70,9 @@ def key_choices(user: Any, endpoint: Endpoint) -> list[KeyChoice]:
     choices = []
     for account in ApiAccount.objects.filter(user=user).order_by("-created_at"):
         problem = ""
-        if not account.is_active:
+        if account.is_revoked:
+            problem = "revoked"
+        elif not account.is_active:
             problem = "inactive"
         elif account.is_expired(now):
             problem = "expired"
@@ -77,7 +81,9 @@ def key_choices(user: Any, endpoint: Endpoint) -> list[KeyChoice]:
         elif account.quota_remaining == 0:
             problem = "quota used up"
         name = account.name or "API key"
-        choices.append(KeyChoice(account.api_id, f"{name} · {account.api_id}", problem))
+        choices.append(
+            KeyChoice(account.api_id, f"{name} · {account.api_id}", problem, account.secret_version, name)
+        )
     return choices
 
 

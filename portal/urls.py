@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal import auth, dashboard, facesets, history, samples, tryit, tryit_stored
+from portal import auth, dashboard, facesets, history, keys, samples, tryit, tryit_stored
 
 app_name = "portal"
 
@@ -14,8 +14,11 @@ urlpatterns = [
     path("signup/", auth.signup, name="signup"),
     path("password/", auth.PortalPasswordChangeView.as_view(), name="password_change"),
     path("", dashboard.dashboard, name="dashboard"),
-    path("keys/new/", dashboard.key_create, name="key_create"),
-    path("keys/<str:api_id>/rotate/", dashboard.key_rotate, name="key_rotate"),
+    path("keys/new/", keys.key_create, name="key_create"),
+    path("keys/<str:api_id>/rotate/", keys.key_rotate, name="key_rotate"),
+    path("keys/<str:api_id>/rename/", keys.key_rename, name="key_rename"),
+    path("keys/<str:api_id>/revoke/", keys.key_revoke, name="key_revoke"),
+    path("keys/<str:api_id>/delete/", keys.key_delete, name="key_delete"),
     path("calls/", history.call_list, name="call_list"),
     path("calls/<str:request_id>/", history.call_detail, name="call_detail"),
     path("images/<str:image_id>/thumbnail/", history.image_thumbnail, name="image_thumbnail"),

@@ -84,11 +84,20 @@ class ApiAccountAdmin(admin.ModelAdmin):
     list_filter = ["is_active", ExpiryFilter]
     search_fields = ["api_id", "name", "user__username", "user__email"]
     autocomplete_fields = ["user"]
-    readonly_fields = ["api_id", "quota_used", "created_at", "usage"]
-    # secret_hash is in no field list, form or search: it must never be rendered.
-    exclude = ["secret_hash"]
+    readonly_fields = [
+        "api_id",
+        "quota_used",
+        "created_at",
+        "usage",
+        "secret_version",
+        "old_secret",
+        "revoked_at",
+    ]
+    # The secrets' hashes are in no field list, form or search: they must never be rendered.
+    exclude = ["secret_hash", "previous_secret_hash"]
     fieldsets = [
         (None, {"fields": ["api_id", "user", "name", "is_active", "expires_at"]}),
+        ("Secret", {"fields": ["secret_version", "old_secret", "revoked_at"]}),
         ("Limits", {"fields": ["endpoints", "rate_limit", "concurrency_limit", "quota_limit", "quota_used"]}),
         ("Usage", {"fields": ["usage", "created_at"]}),
     ]
@@ -133,6 +142,16 @@ class ApiAccountAdmin(admin.ModelAdmin):
             return "never"
         shown = timezone.localtime(obj.expires_at).strftime("%Y-%m-%d %H:%M")
         return f"{shown} (expired)" if obj.is_expired() else shown
+
+    @admin.display(description="previous secret")
+    def old_secret(self, obj: ApiAccount) -> str:
+        """Whether the secret replaced by the last rotation still works (a grace period chosen
+        on the portal), never the secret or its hash."""
+        until = obj.previous_secret_works_until()
+        if until is None:
+            return "no longer works" if obj.secret_version > 1 else "-"
+        shown = timezone.localtime(until).strftime("%Y-%m-%d %H:%M")
+        return f"still works until {shown} (the grace period of the last rotation)"
 
     @admin.display(description="quota used / limit", ordering="quota_used")
     def quota(self, obj: ApiAccount) -> str:

@@ -3,14 +3,14 @@
 // own module (try-detect.js, ...) passes in how to draw its result.
 //
 // The secret typed here goes only into the API call's form and, if the user keeps it, into
-// this tab's sessionStorage under the keys the dashboard uses; never into a URL, and into the
-// page only when the user ticks "show my secret" in the code panel (tryit-code.js).
+// this tab's sessionStorage with the version of the key's secret (static/portal/key-store.js);
+// never into a URL, and into the page only when the user ticks "show my secret" in the code
+// panel (tryit-code.js).
+import { forgetSecret, keepSecret, keptSecret, STORED_API_ID, storageGet, storageSet } from "./key-store.js";
 import { setupCodePanel } from "./tryit-code.js";
 import { setupDropTargets, setupSamplePickers } from "./tryit-samples.js";
 import { setupStoredPickers } from "./tryit-stored.js";
 
-const STORED_API_ID = "faceportal.api_id";
-const storedSecretKey = (apiId) => `faceportal.secret.${apiId}`;
 const THUMBNAIL_SIZE = 1280;
 
 export const $ = (id) => document.getElementById(id);
@@ -22,24 +22,6 @@ export function element(tag, { className, text, attrs } = {}, children = []) {
   for (const [name, value] of Object.entries(attrs || {})) node.setAttribute(name, value);
   node.append(...children);
   return node;
-}
-
-// sessionStorage can be switched off; the page then simply does not remember.
-function storageGet(key) {
-  try {
-    return window.sessionStorage.getItem(key);
-  } catch {
-    return null;
-  }
-}
-
-function storageSet(key, value) {
-  try {
-    if (value === null) window.sessionStorage.removeItem(key);
-    else window.sessionStorage.setItem(key, value);
-  } catch {
-    /* not remembered */
-  }
 }
 
 function jsonData(id) {
@@ -155,16 +137,40 @@ function setupImageSlot(fieldset, changed) {
 
 // -- the key picker -------------------------------------------------------------------------
 
+// Which key the picker starts on: the one a link asked for; else the last one used, if this tab
+// has its current secret; else the first (newest) key whose current secret it has; else the
+// last one used or the newest, and the page asks for the secret (never a stale one: a secret
+// kept from before a rotation is dropped as it is read).
+function startingKey(select, options) {
+  if ("preselected" in select.dataset) return select.value;
+  const have = options.filter((option) => keptSecret(option.value, option.dataset.version).secret);
+  const remembered = storageGet(STORED_API_ID);
+  const pick =
+    have.find((option) => option.value === remembered) ||
+    have.find((option) => !option.dataset.problem) ||
+    have[0] ||
+    options.find((option) => option.value === remembered);
+  return pick ? pick.value : select.value;
+}
+
 function setupKeyPicker(changed) {
   const select = $("try-api-id");
   const secret = $("try-secret");
   const problem = $("try-key-problem");
-  const ids = [...select.options].map((option) => option.value);
-  const remembered = storageGet(STORED_API_ID);
-  if (!("preselected" in select.dataset) && remembered && ids.includes(remembered)) select.value = remembered;
+  const missing = $("try-secret-missing");
+  const options = [...select.options];
+  // Read before startingKey, which drops what is stale: said once, for the key it was.
+  const stale = new Set(
+    options.filter((option) => keptSecret(option.value, option.dataset.version).stale).map((option) => option.value),
+  );
+  select.value = startingKey(select, options);
   const keyChanged = () => {
-    secret.value = storageGet(storedSecretKey(select.value)) || "";
-    const reason = select.selectedOptions[0]?.dataset.problem || "";
+    const option = select.selectedOptions[0];
+    const kept = option ? keptSecret(option.value, option.dataset.version) : {};
+    secret.value = kept.secret || "";
+    const name = option ? option.dataset.name || option.value : "";
+    showMissing(missing, name, !kept.secret && option ? (stale.has(option.value) ? "rotated" : "none") : "");
+    const reason = option?.dataset.problem || "";
     problem.hidden = !reason;
     problem.textContent = reason ? `The API will refuse this key: ${reason}. The refusal is shown as it comes.` : "";
     for (const fieldset of document.querySelectorAll("[data-image-slot]")) fillSuggestions(fieldset, select.value);
@@ -174,13 +180,43 @@ function setupKeyPicker(changed) {
     storageSet(STORED_API_ID, select.value);
     keyChanged();
   });
+  secret.addEventListener("input", () => {
+    if (secret.value) showMissing(missing, "", "");
+  });
   keyChanged();
   return select;
 }
 
-function rememberSecret(apiId, secret) {
-  storageSet(STORED_API_ID, apiId);
-  storageSet(storedSecretKey(apiId), $("try-remember").checked ? secret : null);
+// Says why the secret field is empty (why: "none", "rotated" or "refused"; "" hides it).
+function showMissing(box, name, why) {
+  box.hidden = !why;
+  if (!why) {
+    box.textContent = "";
+    return;
+  }
+  const where =
+    "Paste it below: the dashboard shows a secret once, when the key is created or its secret rotated. " +
+    "Lost it? Rotate the secret on the dashboard.";
+  const said = {
+    none: `This browser tab does not have the secret of “${name}”.`,
+    rotated: `The secret of “${name}” was rotated: the one this tab kept is no longer used.`,
+    refused: `The API refused the secret of “${name}”: this tab no longer keeps it.`,
+  }[why];
+  box.textContent = `${said} ${where}`;
+}
+
+function rememberSecret(option, secret) {
+  storageSet(STORED_API_ID, option.value);
+  if ($("try-remember").checked) keepSecret(option.value, option.dataset.version, secret);
+  else forgetSecret(option.value);
+}
+
+// The API's answer to a secret it does not take (LinkFace, FaceID): that secret is not kept.
+const SECRET_REFUSED = new Set(["UNAUTHORIZED", "AUTHORIZATION_ERROR"]);
+
+function secretRefused(result) {
+  const body = result.json;
+  return Boolean(body && typeof body === "object" && SECRET_REFUSED.has(body.status || body.error));
 }
 
 // -- the form's fields, as sent --------------------------------------------------------------
@@ -387,6 +423,7 @@ export function startTryPage(page) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (!form.reportValidity()) return;
+    const option = select.selectedOptions[0];
     const apiId = select.value;
     const secret = $("try-secret").value;
     const fields = collectFields(form);
@@ -405,7 +442,12 @@ export function startTryPage(page) {
         announce("The call did not reach the API.");
         return;
       }
-      rememberSecret(apiId, secret);
+      if (secretRefused(result)) {
+        forgetSecret(apiId);
+        showMissing($("try-secret-missing"), option.dataset.name || apiId, "refused");
+      } else {
+        rememberSecret(option, secret);
+      }
       const ok = succeeded(result);
       showFacts(result, ok);
       $("try-raw").textContent = rawText(result);

@@ -29,9 +29,10 @@ def open_try_page(browsing: Browsing, key: Key, name: str) -> Any:
     opens the page, which must fill the secret in from there."""
     browsing.sign_in(TRY_USERNAME)
     browsing.page.evaluate(
-        "([id, secret]) => { sessionStorage.setItem('faceportal.api_id', id);"
-        " sessionStorage.setItem('faceportal.secret.' + id, secret); }",
-        [key.account.api_id, key.secret],
+        "([id, secret, version]) => { sessionStorage.setItem('faceportal.api_id', id);"
+        " sessionStorage.setItem('faceportal.secret.' + id, secret);"
+        " sessionStorage.setItem('faceportal.secret_version.' + id, version); }",
+        [key.account.api_id, key.secret, str(key.account.secret_version)],
     )
     page = browsing.page
 
