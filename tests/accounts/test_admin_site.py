@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
@@ -22,6 +23,8 @@ from django.utils import timezone
 
 from accounts import services
 from accounts.models import ApiAccount, ApiCall
+from facesets import services as faceset_services
+from facesets.models import EnrolledFace, FaceSet
 from resources.models import StoredImage
 from resources.services import image_store
 from tests.accounts.helpers import (
@@ -38,6 +41,17 @@ urlpatterns = [path("admin/", admin.site.urls)]
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__), pytest.mark.usefixtures("isolated")]
 
 
+def face_set_objects(account: ApiAccount) -> dict[type[Model], Model]:
+    face_set = faceset_services.faceset_create(
+        account=account, name="staff", desc="", model="sface-2021dec-float32"
+    )
+    template = np.full(128, 128**-0.5, np.float32)
+    new = faceset_services.NewFace(
+        template=template, model=face_set.template_model, person_id=None, photo=None, box=[]
+    )
+    return {FaceSet: face_set, EnrolledFace: faceset_services.face_add(face_set=face_set, face=new)}
+
+
 class TestEveryPageRenders:
     def test_changelist_add_and_change_of_every_registered_model(
         self, staff: Client, superuser: User, account: ApiAccount
@@ -49,6 +63,7 @@ class TestEveryPageRenders:
             ApiCall: call(account),
             StoredImage: image(account),
             **liveness_objects(account),
+            **face_set_objects(account),
         }
         registered = set(admin.site._registry)
         assert {ApiAccount, ApiCall, StoredImage} <= registered
