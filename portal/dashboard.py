@@ -84,16 +84,22 @@ def key_card(account: ApiAccount, account_usage: Usage, now: datetime) -> KeyCar
         state = "active"
     limit = account.quota_limit
     percent = 100 if limit == 0 else min(100, account.quota_used * 100 // limit)
-    # Every endpoint is a POST: the path alone says which. A permission may open several
-    # endpoints (upload_liveness: the challenge too); the card names the one it is named after.
-    paths = {entry.permission: entry.url for entry in ENDPOINTS if entry.name == entry.permission}
     return KeyCard(
         account=account,
         usage=account_usage,
         state=state,
         quota_percent=percent,
-        endpoints=[paths.get(endpoint, endpoint) for endpoint in account.endpoints],
+        endpoints=endpoints_opened(account.endpoints),
     )
+
+
+def endpoints_opened(permissions: list[str]) -> list[str]:
+    """The paths a key's permissions open, in the registry's order. Every endpoint is a POST:
+    the path alone says which. A permission may open several endpoints (upload_liveness opens
+    the liveness challenge too), so the list is read from each endpoint's permission, never
+    from the endpoint named after a permission."""
+    allowed = set(permissions)
+    return [entry.url for entry in ENDPOINTS if entry.permission in allowed]
 
 
 @sensitive_variables("secret")
