@@ -5,6 +5,7 @@
 // The secret typed here goes only into the API call's form and, if the user keeps it, into
 // this tab's sessionStorage under the keys the dashboard uses; never into a URL or the page.
 import { curlCommand } from "./curl.js";
+import { prefillFromQuery } from "./replay.js";
 
 const STORED_API_ID = "faceportal.api_id";
 const storedSecretKey = (apiId) => `faceportal.secret.${apiId}`;
@@ -366,6 +367,7 @@ export function startTryPage(page) {
       output: page.output ? page.output(fields) : "",
     });
   };
+  prefillFromQuery(form); // a replayed call's parameters, before the sources are set up
   for (const fieldset of document.querySelectorAll("[data-image-slot]")) setupImageSlot(fieldset, refreshCurl);
   select = setupKeyPicker(refreshCurl);
   form.addEventListener("input", refreshCurl);
