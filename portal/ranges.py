@@ -100,7 +100,9 @@ class ChartRangeForm(forms.Form):
     def choice(self) -> tuple[str, str]:
         """The period and the split asked for, the defaults when the form is not valid."""
         if not self.is_valid():
-            return DEFAULT, BY_STATUS
+            # A bad period falls back to the default one; a good split is still honoured.
+            split = self.cleaned_data.get("split") if "split" not in self.errors else None
+            return DEFAULT, split or BY_STATUS
         return self.cleaned_data["range"], self.cleaned_data.get("split") or BY_STATUS
 
     def period(self, now: datetime) -> Period:

@@ -278,3 +278,10 @@ def test_the_prompt_goes_once_the_user_has_called_even_long_ago(alice: Client) -
     calls(account, [(timezone.now() - timedelta(days=200), "detect", "OK")])
     page = alice.get(DASHBOARD).content.decode()
     assert "Next step" not in page
+
+
+def test_a_bad_period_keeps_a_good_split(alice: Client) -> None:
+    key()
+    response = alice.get(DASHBOARD, {"range": "custom", "split": "endpoint"})
+    assert response.context["chart_range"].errors and response.context["split"] == "endpoint"
+    assert response.context["period"].buckets == 30
