@@ -161,8 +161,11 @@ def dashboard_page(request: HttpRequest, form: KeyCreateForm, status: int = 200)
     }
     chart_range = ranges.ChartRangeForm(request.GET, today=timezone.localdate(now))
     period = chart_range.period(now)
-    series = usage.bucket_series([account.pk for account in accounts], period.bounds)
-    context.update(charts_context(series, period, chart_range.choice()[1]))
+    split = chart_range.choice()[1]
+    series = usage.bucket_series(
+        [account.pk for account in accounts], period.bounds, by_endpoint=split == ranges.BY_ENDPOINT
+    )
+    context.update(charts_context(series, period, split))
     context["chart_range"] = chart_range
     context["next_step"] = next_step(request, accounts, context["summary"])
     shown = secret_waiting(request)

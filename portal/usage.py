@@ -111,27 +111,36 @@ def daily_series(account_ids: Iterable[int], now: datetime | None = None, days: 
     return bucket_series(account_ids, day_starts(local_days(now, days)))
 
 
-def bucket_series(account_ids: Iterable[int], bounds: Sequence[datetime]) -> DailySeries:
-    """Calls by status and by endpoint, and latency percentiles, in each of the buckets that
-    `bounds` delimit (len(bounds) - 1 of them): one read of (bucket, status, endpoint, latency)."""
+def bucket_series(
+    account_ids: Iterable[int], bounds: Sequence[datetime], *, by_endpoint: bool = False
+) -> DailySeries:
+    """Calls by status, and latency percentiles, in each of the buckets that `bounds` delimit
+    (len(bounds) - 1 of them): one read of (bucket, status, latency). With `by_endpoint`, each
+    endpoint's calls and percentiles too (the split by endpoint), read in the same query; without
+    it the endpoint is not even read, since the extra work per row costs the default page a
+    third of its time."""
     buckets = len(bounds) - 1
-    rows = (
+    calls = (
         ApiCall.objects.filter(
             account_id__in=list(account_ids), created_at__gte=bounds[0], created_at__lt=bounds[-1]
         )
         .order_by()
         .annotate(day=day_index(bounds))
-        .values_list("day", "status", "endpoint", "latency_ms")
     )
     per_status: dict[str, list[int]] = {}
-    per_endpoint: dict[str, list[int]] = {}
     latencies: list[list[float]] = [[] for _ in range(buckets)]
+    per_endpoint: dict[str, list[int]] = {}
     endpoint_latencies: dict[str, list[list[float]]] = {}
-    for day, status, endpoint, latency_ms in rows:
-        per_status.setdefault(status, [0] * buckets)[day] += 1
-        per_endpoint.setdefault(endpoint, [0] * buckets)[day] += 1
-        latencies[day].append(latency_ms)
-        endpoint_latencies.setdefault(endpoint, [[] for _ in range(buckets)])[day].append(latency_ms)
+    if by_endpoint:
+        for day, status, endpoint, latency_ms in calls.values_list("day", "status", "endpoint", "latency_ms"):
+            per_status.setdefault(status, [0] * buckets)[day] += 1
+            latencies[day].append(latency_ms)
+            per_endpoint.setdefault(endpoint, [0] * buckets)[day] += 1
+            endpoint_latencies.setdefault(endpoint, [[] for _ in range(buckets)])[day].append(latency_ms)
+    else:
+        for day, status, latency_ms in calls.values_list("day", "status", "latency_ms"):
+            per_status.setdefault(status, [0] * buckets)[day] += 1
+            latencies[day].append(latency_ms)
     statuses = statuses_in_order(per_status)
     endpoints = endpoints_in_order(per_endpoint)
     return DailySeries(

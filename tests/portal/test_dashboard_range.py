@@ -222,10 +222,13 @@ def test_bucket_series_places_each_call_in_its_bucket(db: None) -> None:
         account,
         [(base, "detect", "OK"), (base + timedelta(minutes=90), "mask", "OK"), (bounds[-1], "mask", "OK")],
     )
-    series = usage.bucket_series([account.pk], bounds)
+    series = usage.bucket_series([account.pk], bounds, by_endpoint=True)
     assert series.endpoints == ["detect", "mask"]
     assert series.endpoint_counts == {"detect": [1, 0, 0], "mask": [0, 1, 0]}
     assert series.totals == [1, 1, 0]
+    assert series.endpoint_latency["mask"][0] is None and series.endpoint_latency["mask"][1] is not None
+    plain = usage.bucket_series([account.pk], bounds)
+    assert (plain.endpoints, plain.endpoint_latency, plain.totals) == ([], {}, [1, 1, 0])
 
 
 # -- the key card and the first steps ----------------------------------------------------------
