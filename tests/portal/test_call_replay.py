@@ -221,7 +221,7 @@ def test_mask_shows_the_selfie_sent_beside_the_image_answered(client: Client) ->
 
     for copy in (selfie, answer):
         assert reverse("portal:call_image_thumbnail", args=["TIDm1", copy.id]) + "?size=1280" in page
-    assert 'id="result-answer"' in page and "masked as asked" in page
+    assert 'id="result-answer"' in page and "The selfie sent" in page
 
 
 # -- made again ------------------------------------------------------------------------------
