@@ -96,6 +96,9 @@ class ApiAccount(models.Model):
 class ApiCall(models.Model):
     """One API call as answered: never the images, only their ids."""
 
+    # A recorded parameter's value is cut at this many characters (identity/api/history.py).
+    PARAM_CHARS = 256
+
     account = models.ForeignKey(
         ApiAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
     )

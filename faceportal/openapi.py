@@ -173,15 +173,78 @@ def _operation(endpoint: ApiEndpoint, n: dict[str, str]) -> Schema:
     operation: Schema = {
         "tags": ["FaceID" if endpoint.family == FACEID else "LinkFace"],
         "summary": endpoint.summary,
-        "description": endpoint.description.format(**n),
+        "description": endpoint.description.format(**n) + _credentials_note(endpoint),
         "operationId": endpoint.path.replace("/", "_"),
         "responses": responses,
     }
     if endpoint.params or endpoint.family == FACEID:
         operation["requestBody"] = _request_body(endpoint, n)
-    if endpoint.family != FACEID:
-        operation["security"] = [{"api_id": [], "api_secret": []}]
+    operation["security"] = _security(endpoint)
     return operation
+
+
+# -- Credentials -----------------------------------------------------------------------------
+
+
+def _family(endpoint: ApiEndpoint) -> families.Family:
+    return next(family for family in families.FAMILIES if family.name == endpoint.family)
+
+
+def _header_name(meta_key: str) -> str:
+    """HTTP_X_DF_API_ID -> X-DF-API-ID: the header as a client sends it."""
+    return meta_key.removeprefix("HTTP_").replace("_", "-")
+
+
+def _security(endpoint: ApiEndpoint) -> list[dict[str, list[str]]]:
+    """How an endpoint's credentials may come, from its family's own rules: the query string (a
+    family that reads it), the headers the family names, or neither. OpenAPI 3 has no scheme for
+    form fields, so a family that reads only the form (FaceID: `api_key`, `api_secret`) declares
+    no scheme, says so, and lists the credentials as required fields of the body instead."""
+    family = _family(endpoint)
+    options: list[dict[str, list[str]]] = []
+    if family.reads_query:
+        options.append({"api_id": [], "api_secret": []})
+    if family.credential_headers:
+        options.append({_header_name(key): [] for key in family.credential_headers.values()})
+    return options
+
+
+def _credentials_note(endpoint: ApiEndpoint) -> str:
+    family = _family(endpoint)
+    if family.reads_query or family.credential_headers:
+        return ""
+    return (
+        f"\n\n**Credentials**: the form fields `{family.id_field}` and `api_secret`, required fields of "
+        "the body below (OpenAPI 3 has no security scheme for form fields, so none is declared: "
+        "fill them in the form to try the call)."
+    )
+
+
+def _security_schemes() -> Schema:
+    """One apiKey scheme per place a credential may come from, for every family that has it."""
+    schemes: Schema = {}
+    for family in families.FAMILIES:
+        if family.reads_query:
+            schemes["api_id"] = {
+                "type": "apiKey",
+                "in": "query",
+                "name": "api_id",
+                "description": "LinkFace: the key's api_id, in the query string or a form field",
+            }
+            schemes["api_secret"] = {
+                "type": "apiKey",
+                "in": "query",
+                "name": "api_secret",
+                "description": "LinkFace: the key's api_secret, in the query string or a form field",
+            }
+        for parameter, key in family.credential_headers.items():
+            schemes[_header_name(key)] = {
+                "type": "apiKey",
+                "in": "header",
+                "name": _header_name(key),
+                "description": f"the key's {parameter}, as a header",
+            }
+    return schemes
 
 
 def build_schema() -> Schema:
@@ -206,22 +269,7 @@ def build_schema() -> Schema:
             {"name": "FaceID", "description": "error body `{time_used: 0, request_id, error}`"},
         ],
         "paths": {endpoint.url: {"post": _operation(endpoint, n)} for endpoint in ENDPOINTS},
-        "components": {
-            "securitySchemes": {
-                "api_id": {
-                    "type": "apiKey",
-                    "in": "query",
-                    "name": "api_id",
-                    "description": "or a form field",
-                },
-                "api_secret": {
-                    "type": "apiKey",
-                    "in": "query",
-                    "name": "api_secret",
-                    "description": "or a form field",
-                },
-            }
-        },
+        "components": {"securitySchemes": _security_schemes()},
     }
 
 

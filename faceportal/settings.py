@@ -194,6 +194,10 @@ FACEPORTAL_URL_TIMEOUT = float(env_str("FACEPORTAL_URL_TIMEOUT", "5"))
 # private, e.g. an internal image server. Everything non-public is refused otherwise.
 FACEPORTAL_URL_ALLOWED_HOSTS = env_list("FACEPORTAL_URL_ALLOWED_HOSTS")
 FACEPORTAL_IMAGE_RETENTION_DAYS = int(env_str("FACEPORTAL_IMAGE_RETENTION_DAYS", "30"))
+# The images of a call that the API does not store (detect's and mask's inputs, the uploads of
+# a failed call, mask's answer) are kept as long, for the owner's call history only; false keeps
+# none of them (the history then shows their ids and sizes alone).
+FACEPORTAL_KEEP_CALL_IMAGES = env_bool("FACEPORTAL_KEEP_CALL_IMAGES", True)
 
 # -- Face sets (API.md, "Face sets and 1:N search"; docs/facesets.md) ----------------------
 # Sets per account, and faces per set (the vendor caps a set at 100,000; measured at 1M).

@@ -30,6 +30,11 @@ OK_COLOUR = "#1b7a3d"
 ERROR_COLOURS = ("#c62828", "#e69f00", "#0072b2", "#cc79a7", "#6a3d9a", "#56b4e9", "#8c564b", "#d55e00")
 OTHER_ERRORS, OTHER_COLOUR = "Other errors", "#6b7280"
 
+# One colour and dash per endpoint, in the registry's order (Okabe-Ito based, apart from the
+# status colours' reds and greens so that the two splits are not read as each other).
+ENDPOINT_COLOURS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#6a3d9a", "#8c564b", "#b46900", "#56b4e9")
+ENDPOINT_DASHES = ("", "6 4", "2 3", "8 3 2 3")
+
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -50,6 +55,28 @@ class Line:
     colour: str
     dash: str
     values: list[float | None]
+
+
+@dataclass(frozen=True)
+class Axis:
+    """The x axis: a label per bucket, shown every `every` buckets counted back from the last
+    (so that the newest is always labelled); `unit` names a bucket in the description."""
+
+    labels: list[str]
+    unit: str = "day"
+    every: int = 7
+
+
+def day_axis(days: Sequence[date]) -> Axis:
+    return Axis([day_label(day) for day in days])
+
+
+def _as_axis(days: Sequence[date] | Axis) -> Axis:
+    return days if isinstance(days, Axis) else day_axis(days)
+
+
+def _plural(count: int, unit: str) -> str:
+    return f"{count:,} {unit}{'' if count == 1 else 's'}"
 
 
 def day_label(day: date) -> str:
@@ -85,6 +112,35 @@ def latency_lines(latency: Sequence[Percentiles | None]) -> list[Line]:
     ]
 
 
+def endpoint_layers(
+    endpoints: Sequence[str], counts: dict[str, list[int]], labels: dict[str, str]
+) -> list[Layer]:
+    """A layer per endpoint in the order given, each in its own colour (grey beyond the palette)."""
+    return [
+        Layer(
+            labels.get(name, name),
+            ENDPOINT_COLOURS[index] if index < len(ENDPOINT_COLOURS) else OTHER_COLOUR,
+            list(counts[name]),
+        )
+        for index, name in enumerate(endpoints)
+    ]
+
+
+def endpoint_latency_lines(
+    endpoints: Sequence[str], latency: dict[str, list[Percentiles | None]], labels: dict[str, str]
+) -> list[Line]:
+    """Each endpoint's median latency: told apart by dash pattern as well as colour."""
+    return [
+        Line(
+            labels.get(name, name),
+            ENDPOINT_COLOURS[index] if index < len(ENDPOINT_COLOURS) else OTHER_COLOUR,
+            ENDPOINT_DASHES[index % len(ENDPOINT_DASHES)],
+            [day.p50 if day else None for day in latency[name]],
+        )
+        for index, name in enumerate(endpoints)
+    ]
+
+
 def nice_scale(maximum: float, *, whole: bool) -> tuple[float, float]:
     """The axis top and tick step: a step of 1, 2, 2.5 or 5 times a power of ten giving at most
     TICKS steps up to `maximum`, and the top the first step at or above it (whole numbers
@@ -110,14 +166,16 @@ def number(value: float) -> str:
 
 
 def calls_chart_svg(
-    days: Sequence[date], layers: Sequence[Layer], *, chart_id: str, title: str
+    days: Sequence[date] | Axis, layers: Sequence[Layer], *, chart_id: str, title: str
 ) -> SafeString:
-    """A stacked bar per day, one layer per status."""
-    totals = [sum(layer.counts[index] for layer in layers) for index in range(len(days))]
+    """A stacked bar per day (or hour), one layer per status or endpoint."""
+    axis = _as_axis(days)
+    count_of = len(axis.labels)
+    totals = [sum(layer.counts[index] for layer in layers) for index in range(count_of)]
     top, step = nice_scale(max(totals, default=0), whole=True)
-    slot = PLOT_WIDTH / max(1, len(days))
+    slot = PLOT_WIDTH / max(1, count_of)
     bars = []
-    for index, day in enumerate(days):
+    for index, label in enumerate(axis.labels):
         base = 0
         for layer in layers:
             count = layer.counts[index]
@@ -132,35 +190,36 @@ def calls_chart_svg(
                     _f(slot * 0.7),
                     _f(y_bottom - y_top),
                     layer.colour,
-                    day_label(day),
+                    label,
                     f"{count:,}",
                     layer.label,
                 )
             )
             base += count
-    busiest = max(range(len(days)), key=lambda index: totals[index], default=None)
-    description = f"{sum(totals):,} calls over {len(days)} days"
+    busiest = max(range(count_of), key=lambda index: totals[index], default=None)
+    description = f"{sum(totals):,} calls over {_plural(count_of, axis.unit)}"
     if busiest is not None and totals[busiest]:
-        description += f"; the busiest day, {day_label(days[busiest])}, had {totals[busiest]:,}"
+        description += f"; the busiest {axis.unit}, {axis.labels[busiest]}, had {totals[busiest]:,}"
     return _svg(
         chart_id=chart_id,
         title=title,
         description=description + ".",
         body=[
             _y_axis(top, step, "Calls"),
-            _x_axis(days),
+            _x_axis(axis),
             _joined(bars),
         ],
     )
 
 
 def latency_chart_svg(
-    days: Sequence[date], lines: Sequence[Line], *, chart_id: str, title: str
+    days: Sequence[date] | Axis, lines: Sequence[Line], *, chart_id: str, title: str
 ) -> SafeString:
-    """A line per percentile, a dot per day with calls."""
+    """A line per percentile (or endpoint), a dot per day (or hour) with calls."""
+    axis = _as_axis(days)
     highest = max((value for line in lines for value in line.values if value is not None), default=0.0)
     top, step = nice_scale(highest, whole=False)
-    slot = PLOT_WIDTH / max(1, len(days))
+    slot = PLOT_WIDTH / max(1, len(axis.labels))
     parts = []
     for line in lines:
         points = [
@@ -184,21 +243,23 @@ def latency_chart_svg(
                 _f(x),
                 _f(y),
                 line.colour,
-                day_label(days[index]),
+                axis.labels[index],
                 line.label,
                 number(value),
             )
             for x, y, index, value in points
         )
-    with_calls = sum(1 for value in lines[0].values if value is not None) if lines else 0
+    with_calls = sum(
+        1 for index in range(len(axis.labels)) if any(line.values[index] is not None for line in lines)
+    )
     return _svg(
         chart_id=chart_id,
         title=title,
         description=f"{', '.join(line.label for line in lines)} latency in milliseconds "
-        f"for the {with_calls} of {len(days)} days that had calls.",
+        f"for the {with_calls} of {_plural(len(axis.labels), axis.unit)} that had calls.",
         body=[
             _y_axis(top, step, "Latency (ms)"),
-            _x_axis(days),
+            _x_axis(axis),
             _joined(parts),
         ],
     )
@@ -279,13 +340,15 @@ def _y_axis(top: float, step: float, label: str) -> SafeString:
     return format_html("{}{}", _joined(gridlines), title)
 
 
-def _x_axis(days: Sequence[date]) -> SafeString:
-    slot = PLOT_WIDTH / max(1, len(days))
+def _x_axis(axis: Axis) -> SafeString:
+    count_of = len(axis.labels)
+    slot = PLOT_WIDTH / max(1, count_of)
     baseline = TOP + PLOT_HEIGHT
-    # A label a week apart, counted back from today so that today is always labelled.
+    # A label every `every` buckets (a week of days), counted back from the newest so that
+    # today (or this hour) is always labelled.
     labels = []
-    for index, day in enumerate(days):
-        if (len(days) - 1 - index) % 7:
+    for index, label in enumerate(axis.labels):
+        if (count_of - 1 - index) % axis.every:
             continue
         x = _f(LEFT + (index + 0.5) * slot)
         labels.append(
@@ -300,12 +363,12 @@ def _x_axis(days: Sequence[date]) -> SafeString:
                 x,
                 baseline + 17,
                 MUTED,
-                day_label(day),
+                label,
             )
         )
     return format_html(
         '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}"/>{}'
-        '<text x="{}" y="{}" text-anchor="middle" fill="{}">Day</text>',
+        '<text x="{}" y="{}" text-anchor="middle" fill="{}">{}</text>',
         LEFT,
         baseline,
         LEFT + PLOT_WIDTH,
@@ -315,6 +378,7 @@ def _x_axis(days: Sequence[date]) -> SafeString:
         _f(LEFT + PLOT_WIDTH / 2),
         HEIGHT - 8,
         INK,
+        axis.unit.capitalize(),
     )
 
 

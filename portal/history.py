@@ -17,10 +17,12 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from accounts.models import ApiAccount, ApiCall
+from portal import replay, results
 from portal.filters import (
     CallFilterForm,
     endpoint_label,
@@ -30,7 +32,7 @@ from portal.filters import (
     statuses_seen,
 )
 from resources import thumbnails
-from resources.models import StoredImage
+from resources.models import CallImage, LivenessData, StoredImage
 
 PAGE_SIZE = 50
 # What a list row shows; the request parameters and response body stay in the database.
@@ -134,6 +136,9 @@ def call_detail(request: HttpRequest, request_id: str) -> HttpResponse:
         ApiCall.objects.select_related("account"), request_id=request_id, account__user_id=_user_id(request)
     )
     body = _parsed_json(call.response_body)
+    images = _used_images(call, request, body)
+    kept = _kept_images(call, request)
+    pictures = _pictures(call, images, kept)
     return render(
         request,
         "portal/call_detail.html",
@@ -148,12 +153,60 @@ def call_detail(request: HttpRequest, request_id: str) -> HttpResponse:
             if body is not None
             else call.response_body,
             "body_is_json": body is not None,
-            "images": _used_images(call, request, body),
+            "images": images,
+            "kept": kept,
+            "result": results.redraw(call.endpoint, call.status, body, pictures),
+            "replay": replay.replay_of(
+                call, request.build_absolute_uri("/"), _replay_ids(images, body), ApiCall.PARAM_CHARS
+            ),
             "back_query": kept_query(request.GET),
             "time_zone": timezone.get_current_timezone_name(),
             "retention_days": settings.FACEPORTAL_IMAGE_RETENTION_DAYS,
         },
     )
+
+
+def _kept_images(call: ApiCall, request: HttpRequest) -> list[CallImage]:
+    """The copies of this call's images kept with the history (inputs it did not store, an
+    image it answered), still retained; the owner's only."""
+    return list(
+        CallImage.objects.filter(request_id=call.request_id, account__user_id=_user_id(request)).only(
+            "id", "request_id", "role", "format", "width", "height", "size", "created_at"
+        )
+    )
+
+
+def _pictures(call: ApiCall, images: list[UsedImage], kept: list[CallImage]) -> dict[str, results.Picture]:
+    """The pictures a redraw may use, by the call's name for them (image_one, selfie, answer)."""
+    pictures: dict[str, results.Picture] = {}
+    for image in images:
+        role = results.ID_FIELDS.get(image.role)
+        if image.stored is not None and role:
+            url = reverse("portal:image_thumbnail", args=[image.id]) + f"?size={thumbnails.PREVIEW_SIDE}"
+            pictures[role] = results.Picture(role, url, image.stored.width, image.stored.height, kept=False)
+    for copy in kept:
+        url = reverse("portal:call_image_thumbnail", args=[call.request_id, copy.id])
+        pictures.setdefault(
+            copy.role,
+            results.Picture(
+                copy.role, f"{url}?size={thumbnails.PREVIEW_SIDE}", copy.width, copy.height, kept=True
+            ),
+        )
+    return pictures
+
+
+def _replay_ids(images: list[UsedImage], body: Any) -> dict[str, str]:
+    """{parameter: id} of the retained stored images (and the liveness package) the call used
+    or stored, for its replay."""
+    ids = {}
+    for image in images:
+        parameter = replay.ID_PARAMETERS.get(image.role)
+        if parameter and image.stored is not None:
+            ids[parameter] = image.id
+    package = body.get("liveness_data_id") if isinstance(body, dict) else None
+    if isinstance(package, str) and LivenessData.objects.filter(id=package).exists():
+        ids["liveness_data_id"] = package
+    return ids
 
 
 def _parsed_json(text: str) -> Any:
@@ -219,6 +272,20 @@ def _fields_naming(value: object) -> dict[str, str]:
 @require_safe
 def image_thumbnail(request: HttpRequest, image_id: str) -> HttpResponse:
     image = StoredImage.objects.filter(id=image_id.lower(), account__user_id=_user_id(request)).first()
+    return _thumbnail(request, image)
+
+
+@login_required
+@require_safe
+def call_image_thumbnail(request: HttpRequest, request_id: str, image_id: str) -> HttpResponse:
+    """A copy kept with the history: named by its call and its own id, the owner's only."""
+    image = CallImage.objects.filter(
+        id=image_id.lower(), request_id=request_id, account__user_id=_user_id(request)
+    ).first()
+    return _thumbnail(request, image)
+
+
+def _thumbnail(request: HttpRequest, image: StoredImage | CallImage | None) -> HttpResponse:
     if image is None:
         raise Http404("No such image, or it is no longer retained.")
     try:

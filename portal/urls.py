@@ -21,6 +21,11 @@ urlpatterns = [
     path("keys/<str:api_id>/delete/", keys.key_delete, name="key_delete"),
     path("calls/", history.call_list, name="call_list"),
     path("calls/<str:request_id>/", history.call_detail, name="call_detail"),
+    path(
+        "calls/<str:request_id>/images/<str:image_id>/thumbnail/",
+        history.call_image_thumbnail,
+        name="call_image_thumbnail",
+    ),
     path("images/<str:image_id>/thumbnail/", history.image_thumbnail, name="image_thumbnail"),
     path("try/detect/", tryit.try_detect, name="try_detect"),
     path("try/compare/", tryit.try_compare, name="try_compare"),

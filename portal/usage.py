@@ -1,12 +1,13 @@
-"""What the dashboard counts for one user's keys: calls today / 7 / 30 days, calls per day by
-status, and latency percentiles per day.
+"""What the dashboard counts for one user's keys: calls today / 7 / 30 days, calls per day (or
+hour) by status and by endpoint, and latency percentiles per day (or hour).
 
 Two queries whatever the number of calls, both on the (account, -created_at) index: the
-admin's per-account aggregate for the totals, and one read of (time, status, latency) for the
-last 30 days, each call placed on its day by the database, from which the per-day series are
-built here. The days are the server's local days (TIME_ZONE), DST included: the days' starts
-are worked out here and compared with the calls' times, so no database needs time zone
-support and no row needs a conversion.
+admin's per-account aggregate for the totals, and one read of (bucket, status, endpoint,
+latency) for the charts' period, each call placed in its bucket (an hour or a day) by the
+database, from which the series, by status and by endpoint, are built here. The days are
+the server's local days (TIME_ZONE), DST included: the days' starts are worked out here and
+compared with the calls' times, so no database needs time zone support and no row needs a
+conversion.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Case, IntegerField, Value, When
@@ -22,6 +23,7 @@ from django.utils import timezone
 
 from accounts.models import ApiAccount, ApiCall
 from accounts.selectors import Usage, usage_by_account
+from faceportal.endpoints import ENDPOINTS
 
 DAYS = 30
 OK = "OK"
@@ -36,14 +38,20 @@ class Percentiles:
 
 @dataclass(frozen=True)
 class DailySeries:
-    """One entry per local day, oldest first, today last; days without calls count zero."""
+    """One entry per bucket (a local day unless said otherwise), oldest first; buckets without
+    calls count zero."""
 
-    days: list[date]
+    days: list[date]  # the local day each bucket starts on
     # Every status seen, OK first, then the error codes, most frequent first.
     statuses: list[str]
     counts: dict[str, list[int]]
     # None on days without calls.
     latency: list[Percentiles | None]
+    # Every endpoint seen, in the registry's order, then any other name recorded; its calls per
+    # bucket and its latency percentiles per bucket.
+    endpoints: list[str] = field(default_factory=list)
+    endpoint_counts: dict[str, list[int]] = field(default_factory=dict)
+    endpoint_latency: dict[str, list[Percentiles | None]] = field(default_factory=dict)
 
     @property
     def totals(self) -> list[int]:
@@ -100,28 +108,59 @@ def day_starts(days: Sequence[date]) -> list[datetime]:
 
 def daily_series(account_ids: Iterable[int], now: datetime | None = None, days: int = DAYS) -> DailySeries:
     """Calls per day by status and latency percentiles per day over the last `days` local days."""
-    dates = local_days(now, days)
-    bounds = day_starts(dates)
-    rows = (
+    return bucket_series(account_ids, day_starts(local_days(now, days)))
+
+
+def bucket_series(
+    account_ids: Iterable[int], bounds: Sequence[datetime], *, by_endpoint: bool = False
+) -> DailySeries:
+    """Calls by status, and latency percentiles, in each of the buckets that `bounds` delimit
+    (len(bounds) - 1 of them): one read of (bucket, status, latency). With `by_endpoint`, each
+    endpoint's calls and percentiles too (the split by endpoint), read in the same query; without
+    it the endpoint is not even read, since the extra work per row costs the default page a
+    third of its time."""
+    buckets = len(bounds) - 1
+    calls = (
         ApiCall.objects.filter(
             account_id__in=list(account_ids), created_at__gte=bounds[0], created_at__lt=bounds[-1]
         )
         .order_by()
         .annotate(day=day_index(bounds))
-        .values_list("day", "status", "latency_ms")
     )
     per_status: dict[str, list[int]] = {}
-    latencies: list[list[float]] = [[] for _ in dates]
-    for day, status, latency_ms in rows:
-        per_status.setdefault(status, [0] * len(dates))[day] += 1
-        latencies[day].append(latency_ms)
+    latencies: list[list[float]] = [[] for _ in range(buckets)]
+    per_endpoint: dict[str, list[int]] = {}
+    endpoint_latencies: dict[str, list[list[float]]] = {}
+    if by_endpoint:
+        for day, status, endpoint, latency_ms in calls.values_list("day", "status", "endpoint", "latency_ms"):
+            per_status.setdefault(status, [0] * buckets)[day] += 1
+            latencies[day].append(latency_ms)
+            per_endpoint.setdefault(endpoint, [0] * buckets)[day] += 1
+            endpoint_latencies.setdefault(endpoint, [[] for _ in range(buckets)])[day].append(latency_ms)
+    else:
+        for day, status, latency_ms in calls.values_list("day", "status", "latency_ms"):
+            per_status.setdefault(status, [0] * buckets)[day] += 1
+            latencies[day].append(latency_ms)
     statuses = statuses_in_order(per_status)
+    endpoints = endpoints_in_order(per_endpoint)
     return DailySeries(
-        days=dates,
+        days=[timezone.localtime(start).date() for start in bounds[:-1]],
         statuses=statuses,
         counts={status: per_status[status] for status in statuses},
         latency=[percentiles(values) if values else None for values in latencies],
+        endpoints=endpoints,
+        endpoint_counts={name: per_endpoint[name] for name in endpoints},
+        endpoint_latency={
+            name: [percentiles(values) if values else None for values in endpoint_latencies[name]]
+            for name in endpoints
+        },
     )
+
+
+def endpoints_in_order(per_endpoint: dict[str, list[int]]) -> list[str]:
+    """The registry's endpoints first, in its order (a stable colour each), then the rest by name."""
+    known = [entry.name for entry in ENDPOINTS if entry.name in per_endpoint]
+    return known + sorted(name for name in per_endpoint if name not in known)
 
 
 def day_index(bounds: Sequence[datetime]) -> Case:

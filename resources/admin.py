@@ -38,6 +38,7 @@ def describe(purged: Purged) -> str:
         plural(purged.images, "stored image") if purged.images else "",
         plural(purged.packages, "liveness package") if purged.packages else "",
         plural(purged.challenges, "liveness challenge") if purged.challenges else "",
+        plural(purged.call_images, "call image") if purged.call_images else "",
     ]
     return " and ".join(part for part in parts if part) or "nothing"
 

@@ -100,3 +100,43 @@ class LivenessData(models.Model):
 
     def __str__(self) -> str:
         return self.id
+
+
+def call_image_path(instance: CallImage, filename: str) -> str:
+    return f"calls/{instance.id[:2]}/{instance.id}.{instance.extension}"
+
+
+def call_preview_path(instance: CallImage, filename: str) -> str:
+    return f"calls/{instance.id[:2]}/{instance.id}.preview.jpg"
+
+
+class CallImage(models.Model):
+    """An image of one API call that the API did not store: an upload or download of a call
+    that failed, detect's and mask's inputs (which the API never stores), and mask's answer.
+    Kept for the owner's call history only, as long as stored images are
+    (FACEPORTAL_IMAGE_RETENTION_DAYS, then purged with them); its id is not an image id of
+    the API, so no call can use it."""
+
+    ANSWER = "answer"  # the role of an image the API answered (mask's masked selfie)
+
+    id = models.CharField(primary_key=True, max_length=32, default=new_image_id, editable=False)
+    account = models.ForeignKey(ApiAccount, on_delete=models.CASCADE, related_name="call_images")
+    request_id = models.CharField(max_length=64, db_index=True, help_text="The call's request id.")
+    role = models.CharField(max_length=32, help_text="Its name in the call: image_one, selfie, answer.")
+    file = models.FileField(upload_to=call_image_path, max_length=200)
+    preview_file = models.FileField(upload_to=call_preview_path, max_length=200, blank=True, editable=False)
+    format = models.CharField(max_length=8)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size = models.PositiveIntegerField(help_text="bytes")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.role}"
+
+    @property
+    def extension(self) -> str:
+        return StoredImage.EXTENSIONS.get(self.format, "img")

@@ -1,8 +1,9 @@
 """What is past retention, and deleting stored records with their files.
 
-One rule for the admin's purge actions and the purge_images command: images and liveness
-packages are kept FACEPORTAL_IMAGE_RETENTION_DAYS; a challenge is kept as long (so that an
-operator can still see recent unanswered ones when a customer asks why a capture failed),
+One rule for the admin's purge actions and the purge_images command: images, liveness
+packages and the images kept with the call history are kept FACEPORTAL_IMAGE_RETENTION_DAYS;
+a challenge is kept as long (so that an operator can still see recent unanswered ones when a
+customer asks why a capture failed),
 unless it was answered and its package is gone (or goes in this purge), when nothing can
 use it again.
 
@@ -29,7 +30,7 @@ from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from accounts.services import IN_FLIGHT_LIMIT
-from resources.models import LivenessChallenge, LivenessData, StoredImage
+from resources.models import CallImage, LivenessChallenge, LivenessData, StoredImage
 
 CHUNK = 500
 
@@ -41,12 +42,14 @@ class Purged:
     images: int = 0
     packages: int = 0
     challenges: int = 0
+    call_images: int = 0  # kept with the call history (resources.models.CallImage)
 
     def __add__(self, other: Purged) -> Purged:
         return Purged(
             images=self.images + other.images,
             packages=self.packages + other.packages,
             challenges=self.challenges + other.challenges,
+            call_images=self.call_images + other.call_images,
         )
 
 
@@ -54,6 +57,7 @@ _FIELD_OF_MODEL = {
     StoredImage._meta.label: "images",
     LivenessData._meta.label: "packages",
     LivenessChallenge._meta.label: "challenges",
+    CallImage._meta.label: "call_images",
 }
 
 
@@ -63,6 +67,11 @@ def retention_cutoff(now: datetime | None = None) -> datetime:
 
 def expired_images(*, now: datetime | None = None) -> QuerySet[StoredImage]:
     return StoredImage.objects.filter(created_at__lt=retention_cutoff(now))
+
+
+def expired_call_images(*, now: datetime | None = None) -> QuerySet[CallImage]:
+    """The images kept with the call history go after as long as stored images do."""
+    return CallImage.objects.filter(created_at__lt=retention_cutoff(now))
 
 
 def expired_packages(*, now: datetime | None = None) -> QuerySet[LivenessData]:
@@ -99,6 +108,7 @@ def count_expired(*, now: datetime | None = None) -> Purged:
         images=expired_images(now=now).count(),
         packages=expired_packages(now=now).count(),
         challenges=stale_challenges(now=now).count(),
+        call_images=expired_call_images(now=now).count(),
     )
 
 
@@ -106,12 +116,19 @@ def purge_expired(*, now: datetime | None = None) -> Purged:
     now = now or timezone.now()
     # Packages before challenges, so that each is counted as what it is, not as a cascade.
     return (
-        purge(expired_images(now=now)) + purge(expired_packages(now=now)) + purge(stale_challenges(now=now))
+        purge(expired_images(now=now))
+        + purge(expired_packages(now=now))
+        + purge(stale_challenges(now=now))
+        + purge(expired_call_images(now=now))
     )
 
 
 # The folders image_path and liveness_path write to (images/ab/<id>.jpg), and their rows.
-STORED_FOLDERS: tuple[tuple[str, type[Model]], ...] = (("images", StoredImage), ("liveness", LivenessData))
+STORED_FOLDERS: tuple[tuple[str, type[Model]], ...] = (
+    ("images", StoredImage),
+    ("liveness", LivenessData),
+    ("calls", CallImage),
+)
 
 
 def _listdir(storage: Storage, folder: str) -> tuple[list[str], list[str]]:

@@ -9,7 +9,7 @@ from typing import TypeVar
 from django.core.files.base import ContentFile
 
 from accounts.models import ApiAccount
-from resources.models import LivenessData, StoredImage
+from resources.models import CallImage, LivenessData, StoredImage
 
 
 def image_store(
@@ -27,7 +27,23 @@ def image_store(
     return save_with_file(image, f"{image.id}.{image.extension}", data)
 
 
-Stored = TypeVar("Stored", StoredImage, LivenessData)
+def call_image_keep(
+    *, account: ApiAccount, request_id: str, role: str, data: bytes, format: str, width: int, height: int
+) -> CallImage:
+    """Keeps an image of a call that the API did not store, for the owner's call history."""
+    image = CallImage(
+        account=account,
+        request_id=request_id,
+        role=role,
+        format=format,
+        width=width,
+        height=height,
+        size=len(data),
+    )
+    return save_with_file(image, f"{image.id}.{image.extension}", data)
+
+
+Stored = TypeVar("Stored", StoredImage, LivenessData, CallImage)
 
 
 def save_with_file(record: Stored, filename: str, data: bytes) -> Stored:
@@ -41,16 +57,17 @@ def save_with_file(record: Stored, filename: str, data: bytes) -> Stored:
     return record
 
 
-def image_preview_store(*, image: StoredImage, data: bytes, replacing: str = "") -> None:
+def image_preview_store(*, image: StoredImage | CallImage, data: bytes, replacing: str = "") -> None:
     """Stores `data` as the image's preview unless another request stored one first (the row
     then names theirs: the row is updated only where it still names `replacing`) or the row
     is gone; in both cases the file written here is deleted again, so none is left unnamed."""
     name = image.preview_file.field.generate_filename(image, "preview.jpg")
     name = image.preview_file.storage.save(name, ContentFile(data))
-    taken = StoredImage.objects.filter(pk=image.pk, preview_file=replacing).update(preview_file=name)
+    rows = type(image)._default_manager
+    taken = rows.filter(pk=image.pk, preview_file=replacing).update(preview_file=name)
     if taken:
         image.preview_file.name = name
-    elif not StoredImage.objects.filter(pk=image.pk, preview_file=name).exists():
+    elif not rows.filter(pk=image.pk, preview_file=name).exists():
         # (A storage that overwrites may have given both requests one name: then it is theirs.)
         image.preview_file.storage.delete(name)
 

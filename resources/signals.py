@@ -1,5 +1,6 @@
 """A stored file goes with its row, however the row is deleted (account deletion cascades,
-admin bulk delete, purge): stored images with their previews, and liveness packages."""
+admin bulk delete, purge): stored images and call images with their previews, and liveness
+packages."""
 
 from __future__ import annotations
 
@@ -10,14 +11,17 @@ from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
-from resources.models import LivenessData, StoredImage
+from resources.models import CallImage, LivenessData, StoredImage
 
 
 @receiver(post_delete, sender=StoredImage)
 @receiver(post_delete, sender=LivenessData)
-def delete_file_with_row(sender: type, instance: StoredImage | LivenessData, **kwargs: Any) -> None:
+@receiver(post_delete, sender=CallImage)
+def delete_file_with_row(
+    sender: type, instance: StoredImage | LivenessData | CallImage, **kwargs: Any
+) -> None:
     files = [instance.file]
-    if isinstance(instance, StoredImage):
+    if isinstance(instance, StoredImage | CallImage):
         files.append(instance.preview_file)
     for file in files:
         if file.name:

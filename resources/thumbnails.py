@@ -1,7 +1,7 @@
-"""Thumbnails of stored images, for the portal and the admin alike: read through the storage
-API (local disk or S3), decoded by the engine's one loader (its work budget checked before any
-pixel, EXIF orientation applied, big JPEGs decoded at reduced scale), then shrunk and sent as
-JPEG.
+"""Thumbnails of stored images (and of the images kept with the call history), for the portal
+and the admin alike: read through the storage API (local disk or S3), decoded by the engine's
+one loader (its work budget checked before any pixel, EXIF orientation applied, big JPEGs
+decoded at reduced scale), then shrunk and sent as JPEG.
 
 An image larger than PREVIEW_SIDE is never decoded again once it has been shown: the first
 thumbnail stores a preview (a JPEG of PREVIEW_SIDE px, the largest size offered) beside it,
@@ -23,11 +23,13 @@ from django.utils.cache import patch_cache_control
 from PIL import Image
 
 from faceengine import ImageTooLarge, UnreadableImage, decode
-from resources.models import StoredImage
+from resources.models import CallImage, StoredImage
 from resources.services import image_preview_store
 
 SIZES = (160, 640, 1280)  # longest side; 1280 is what the try-it pages draw face boxes on
 DEFAULT_SIZE = 160
+# What thumbnails are made of: a stored image, or an image kept with a call's history.
+Shown = StoredImage | CallImage
 PREVIEW_SIDE = max(SIZES)
 JPEG_QUALITY = 85
 PREVIEW_QUALITY = 90  # it is shrunk and encoded once more for every thumbnail
@@ -56,13 +58,13 @@ def thumbnail_size(raw: str | None) -> int:
     return int(raw)
 
 
-def thumbnail_of(image: StoredImage, size: int) -> bytes:
+def thumbnail_of(image: Shown, size: int) -> bytes:
     """JPEG whose longest side is `size` (never enlarged). Raises OSError when the file is
     gone from storage and the engine's UnreadableImage / ImageTooLarge when it cannot be shown."""
     return jpeg_thumbnail(_source(image), size)
 
 
-def thumbnail_response(image: StoredImage, size: int, *, max_age: int) -> HttpResponse:
+def thumbnail_response(image: Shown, size: int, *, max_age: int) -> HttpResponse:
     """The JPEG thumbnail as a response the browser may keep for itself only (an image id
     never gets other pixels, but it is a customer's image). Raises ThumbnailUnavailable."""
     try:
@@ -82,7 +84,7 @@ def source_bytes(image: StoredImage) -> bytes:
     return _source(image)
 
 
-def _source(image: StoredImage) -> bytes:
+def _source(image: Shown) -> bytes:
     """What thumbnails of `image` are made from: the image itself when it is small, else its
     preview, made now if it has none yet (or its file is gone)."""
     if max(image.width, image.height) <= PREVIEW_SIDE:

@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 from accounts import services as accounts
 from accounts.models import ApiAccount, Endpoint
 from faceengine import Face, NoFaceFound, TooManyFaces, get_engine
-from identity.api.context import CallContext, call_context, call_start
+from identity.api.context import CallContext, CallInput, call_context, call_start
 from identity.api.encoding import NotUtf8
 from identity.api.errors import ApiError, ImageProblem, InvalidArgument, MissingCredential, Refusal
 from identity.api.families import LINKFACE, Family
@@ -91,9 +91,14 @@ class ApiView(APIView):
             raise Refusal("UNAUTHORIZED") from exc
 
     def load_image(self, slot: ImageSlot, *, full_resolution: bool = False) -> LoadedImage:
-        return load_image(
+        loaded = load_image(
             self.params, slot, self.account, self.family.limits, full_resolution=full_resolution
         )
+        if loaded.source != "id":  # noted for the history, unless the charge stores it
+            self.call.inputs.append(
+                CallInput(slot.name, loaded.data, loaded.format, loaded.image.width, loaded.image.height)
+            )
+        return loaded
 
     def charge(self, images: Sequence[LoadedImage] = ()) -> Charge:
         """The success step (identity/api/services.py): the call charged, `images` stored and

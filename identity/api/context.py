@@ -18,6 +18,18 @@ from identity.api.families import Family
 _ATTR = "faceportal_call"
 
 
+@dataclass(frozen=True)
+class CallInput:
+    """An image the call received by file or URL, decoded: the history keeps it (unless the
+    call stored it) so that its owner can see what was sent (identity/api/history.py)."""
+
+    role: str  # the vendor's name for it: image, image_one, selfie
+    data: bytes
+    format: str
+    width: int
+    height: int
+
+
 @dataclass
 class CallContext:
     family: Family
@@ -26,6 +38,7 @@ class CallContext:
     account: ApiAccount | None = None  # once authenticated
     image_ids: list[str] = field(default_factory=list)  # the images the call stored or used
     call_id: int | None = None  # the history row written with the charge
+    inputs: list[CallInput] = field(default_factory=list)  # images received and not stored
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.started) * 1000

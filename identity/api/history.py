@@ -10,15 +10,19 @@ nothing, get their row then too. A charged row left incomplete therefore means n
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, QueryDict
 
 from accounts.models import ApiAccount, ApiCall
+from faceengine import UnreadableImage, read_header
 from identity.api.context import CallContext
+from resources import services
+from resources.models import CallImage
 
 MASKED = "********"
 MAX_PARAMS = 50
-MAX_PARAM_CHARS = 256
+MAX_PARAM_CHARS = ApiCall.PARAM_CHARS
 MAX_BODY_CHARS = 64 * 1024
 
 
@@ -128,3 +132,38 @@ def record_answer(
     charged = context.call_id
     if charged is None or not ApiCall.objects.filter(pk=charged).update(**fields):
         ApiCall.objects.create(request_id=context.request_id, **fields)
+    if settings.FACEPORTAL_KEEP_CALL_IMAGES and context.account is not None:
+        keep_images(context, context.account, response, status)
+
+
+def keep_images(context: CallContext, account: ApiAccount, response: HttpResponse, status: str) -> None:
+    """Keeps the call's images that the API did not store, for its owner's history (for as long
+    as stored images are kept: resources/purge.py): what was received by file or URL, and an
+    image answered (mask's). Written after the answer has left, so the call never waits for it."""
+    inputs, context.inputs = context.inputs, []  # kept once, and their bytes let go
+    for image in inputs:
+        services.call_image_keep(
+            account=account,
+            request_id=context.request_id,
+            role=image.role,
+            data=image.data,
+            format=image.format,
+            width=image.width,
+            height=image.height,
+        )
+    answered = response.get("Content-Type", "")
+    if status == "OK" and answered.startswith("image/") and not response.streaming:
+        data = response.content
+        try:
+            header = read_header(data)  # the service encoded it: format and sides from its header
+        except UnreadableImage:
+            return
+        services.call_image_keep(
+            account=account,
+            request_id=context.request_id,
+            role=CallImage.ANSWER,
+            data=data,
+            format=header.format,
+            width=header.width,
+            height=header.height,
+        )

@@ -77,6 +77,8 @@ def call_charging(
         raise
     context.image_ids = image_ids
     context.call_id = call_id
+    # A stored image is in the history by its id: it need not be kept a second time.
+    context.inputs = [kept for kept in context.inputs if kept.role not in charge.stored]
 
 
 def _store(account: ApiAccount, image: LoadedImage, created: list[StoredImage]) -> StoredImage:

@@ -10,6 +10,7 @@ import { forgetSecret, keepSecret, keptSecret, STORED_API_ID, storageGet, storag
 import { setupCodePanel } from "./tryit-code.js";
 import { setupDropTargets, setupSamplePickers } from "./tryit-samples.js";
 import { setupStoredPickers } from "./tryit-stored.js";
+import { prefillFromQuery } from "./replay.js";
 
 const THUMBNAIL_SIZE = 1280;
 
@@ -411,6 +412,7 @@ export function startTryPage(page) {
   const refreshCurl = () => {
     if (select) refreshCode();
   };
+  prefillFromQuery(form); // a replayed call's parameters, before the sources are set up
   setupSamplePickers();
   setupDropTargets();
   for (const fieldset of document.querySelectorAll("[data-image-slot]")) setupImageSlot(fieldset, refreshCurl);

@@ -20,8 +20,12 @@ from tests.storage import stored_files
 
 
 @pytest.fixture(autouse=True)
-def isolated(isolated_storage: Path) -> Iterator[Path]:
-    """Stored files go to a place of this test's own (tests/storage.py); counters start from zero."""
+def isolated(isolated_storage: Path, settings: Any) -> Iterator[Path]:
+    """Stored files go to a place of this test's own (tests/storage.py); counters start from zero.
+    The tests here count the API's own writes (stored images, packages) file by file, so the
+    history's copies of the images a call did not store are off: tests/api/test_call_images.py
+    checks those, with the setting on as it is by default."""
+    settings.FACEPORTAL_KEEP_CALL_IMAGES = False
     cache.clear()
     yield isolated_storage
     cache.clear()

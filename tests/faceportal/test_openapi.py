@@ -185,3 +185,73 @@ def test_the_registry_imports_nothing_so_that_ops_and_accounts_can_read_it() -> 
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_every_text_field_of_every_endpoint_has_an_example_that_is_not_a_placeholder_word() -> None:
+    """Swagger's Try it out sends a field's example; without one it sends the word "string"
+    (or "true" for a boolean with no example). Every registry parameter has one."""
+    for path, item in build_schema()["paths"].items():
+        for media in item["post"].get("requestBody", {}).get("content", {}).values():
+            for name, prop in media["schema"]["properties"].items():
+                if prop.get("format") == "binary":
+                    continue
+                assert isinstance(prop.get("example"), str), f"{path}: {name}"
+                assert prop["example"] != "string", f"{path}: {name}"
+                if "enum" in prop:
+                    assert prop["example"] in prop["enum"], f"{path}: {name}"
+
+
+def test_linkface_endpoints_take_their_credentials_from_the_query_schemes() -> None:
+    schema = build_schema()
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["api_id"] == {**schemes["api_id"], "type": "apiKey", "in": "query", "name": "api_id"}
+    assert schemes["api_secret"]["in"] == "query" and schemes["api_secret"]["name"] == "api_secret"
+    for path, item in schema["paths"].items():
+        if path.startswith(("/identity/", "/resources/")):
+            assert item["post"]["security"] == [{"api_id": [], "api_secret": []}], path
+
+
+def test_detect_declares_no_scheme_and_documents_its_form_credentials() -> None:
+    """FaceID reads credentials from the form only; OpenAPI 3 has no form-field scheme, so a
+    query or header scheme would send them where detect never reads them."""
+    detect = build_schema()["paths"]["/faceid/v1/detect"]["post"]
+    assert detect["security"] == []
+    assert "`api_key` and `api_secret`" in detect["description"]
+    form = detect["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert {"api_key", "api_secret", "image"} <= set(form["required"])
+    assert form["properties"]["api_key"]["example"] == "YOUR_API_ID"
+
+
+def test_a_family_with_credential_headers_gets_header_schemes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The vendor's later documents send X-DF-API-ID / X-DF-API-SECRET: a family that names
+    them (the face sets, API.md) gets them as apiKey header schemes, as an alternative."""
+    import dataclasses
+
+    from identity.api import families
+
+    with_headers = dataclasses.replace(
+        families.LINKFACE,
+        credential_headers={"api_id": "HTTP_X_DF_API_ID", "api_secret": "HTTP_X_DF_API_SECRET"},
+    )
+    monkeypatch.setattr(families, "FAMILIES", (with_headers, families.FACEID))
+    schema = build_schema()
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["X-DF-API-ID"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-DF-API-ID",
+        "description": "the key's api_id, as a header",
+    }
+    assert schemes["X-DF-API-SECRET"]["in"] == "header"
+    compare = schema["paths"]["/identity/compare_faces_in_two_images"]["post"]
+    assert compare["security"] == [
+        {"api_id": [], "api_secret": []},
+        {"X-DF-API-ID": [], "X-DF-API-SECRET": []},
+    ]
+
+
+def test_the_docs_page_links_back_to_the_portal(client: Client) -> None:
+    page = client.get("/docs/").content.decode()
+    assert 'id="docs-portal-link"' in page and 'href="/portal/"' in page
+    assert "<main>" in page and 'href="/static/docs/openapi.css"' in page
+    assert client.get("/static/docs/openapi.css").status_code == 200

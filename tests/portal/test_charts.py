@@ -165,3 +165,67 @@ def test_axes_top_at_a_round_number(maximum: float, whole: bool, expected: tuple
 
 def test_day_labels_do_not_depend_on_the_locale() -> None:
     assert [charts.day_label(date(2025, month, 5)) for month in (1, 12)] == ["Jan 5", "Dec 5"]
+
+
+def test_an_hourly_axis_labels_every_sixth_hour_and_names_hours_in_its_description() -> None:
+    axis = charts.Axis([f"{hour:02d}:00" for hour in range(24)], unit="hour", every=6)
+    layers = charts.status_layers(["OK"], {"OK": [0] * 23 + [3]})
+
+    root = parse(charts.calls_chart_svg(axis, layers, chart_id="h", title="Calls per hour"))
+
+    labels = [text.text for text in root.iter(f"{SVG}text")]
+    assert [label for label in labels if label and label.endswith(":00")] == [
+        "05:00",
+        "11:00",
+        "17:00",
+        "23:00",
+    ]
+    assert "Hour" in labels
+    assert root.findtext(f"{SVG}desc") == "3 calls over 24 hours; the busiest hour, 23:00, had 3."
+    assert [bar.findtext(f"{SVG}title") for bar in bars(root)] == ["23:00: 3 OK"]
+
+
+def test_endpoint_layers_keep_the_order_given_each_in_its_own_colour() -> None:
+    counts = {"detect": [1, 0, 2], "compare": [0, 4, 0], "mask": [1, 1, 1]}
+    layers = charts.endpoint_layers(["detect", "compare", "mask"], counts, {"detect": "Detect faces"})
+
+    assert [layer.label for layer in layers] == ["Detect faces", "compare", "mask"]
+    assert [layer.colour for layer in layers] == list(charts.ENDPOINT_COLOURS[:3])
+    root = parse(charts.calls_chart_svg(DAYS, layers, chart_id="e", title="Calls by endpoint"))
+    assert [bar.findtext(f"{SVG}title") for bar in bars(root)] == [
+        "Nov 20: 1 Detect faces",
+        "Nov 20: 1 mask",
+        "Nov 21: 4 compare",
+        "Nov 21: 1 mask",
+        "Nov 22: 2 Detect faces",
+        "Nov 22: 1 mask",
+    ]
+    legend = parse(charts.legend_html(layers))
+    assert ["".join(item.itertext()) for item in legend.iter("li")] == ["Detect faces", "compare", "mask"]
+
+
+def test_more_endpoints_than_colours_go_grey_rather_than_reuse_one() -> None:
+    names = [f"e{index}" for index in range(len(charts.ENDPOINT_COLOURS) + 2)]
+    layers = charts.endpoint_layers(names, {name: [1] for name in names}, {})
+    assert [layer.colour for layer in layers[len(charts.ENDPOINT_COLOURS) :]] == [charts.OTHER_COLOUR] * 2
+    assert len({layer.colour for layer in layers[: len(charts.ENDPOINT_COLOURS)]}) == len(
+        charts.ENDPOINT_COLOURS
+    )
+
+
+def test_endpoint_latency_lines_are_each_endpoints_median() -> None:
+    latency = {
+        "detect": [Percentiles(10, 20, 30), None],
+        "compare": [None, Percentiles(50, 60, 70)],
+    }
+    lines = charts.endpoint_latency_lines(["detect", "compare"], latency, {"compare": "Compare faces"})
+
+    assert [(line.label, line.values) for line in lines] == [
+        ("detect", [10, None]),
+        ("Compare faces", [None, 50]),
+    ]
+    assert lines[0].dash != lines[1].dash
+    root = parse(charts.latency_chart_svg(DAYS[:2], lines, chart_id="l", title="Median latency"))
+    dots = [circle.findtext(f"{SVG}title") for circle in root.iter(f"{SVG}circle")]
+    assert dots == ["Nov 20 detect: 10 ms", "Nov 21 Compare faces: 50 ms"]
+    assert "for the 2 of 2 days that had calls" in (root.findtext(f"{SVG}desc") or "")

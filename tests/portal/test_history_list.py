@@ -232,3 +232,21 @@ LIST_PAGES: dict[str, dict[str, str]] = {
 
 
 # -- one call's detail ------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_each_row_opens_its_call_through_a_real_link_and_the_row_itself(client: Client) -> None:
+    """The row's data-href (a mouse convenience, static/portal/call-list.js) is its link's target,
+    filters kept, and the link stays in the row for the keyboard."""
+    user, account, _ = portal_user("alice")
+    make_calls(account, 3, status="NO_FACE_DETECTED", http_status=400)
+    status, html = page(signed_in(client, user), status="error")
+    assert status == 200
+    rows = re.findall(r'<tr role="row" class="linked" data-href="([^"]+)">(.*?)</tr>', html, re.S)
+    assert len(rows) == 3
+    for href, cells in rows:
+        link = re.search(r'<a class="mono" href="([^"]+)">', cells)
+        assert link is not None and link.group(1) == href
+        assert href.endswith("/?status=error")
+    assert 'src="/static/portal/call-list.js"' in html
+    assert client.get("/static/portal/call-list.js").status_code == 200

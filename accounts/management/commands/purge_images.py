@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from accounts.models import ApiAccount
 from accounts.services import IN_FLIGHT_LIMIT, unanswered_refund
 from resources import purge as purging
-from resources.models import StoredImage
+from resources.models import CallImage, StoredImage
 
 
 def plural(count: int, noun: str) -> str:
@@ -51,8 +51,11 @@ class Command(BaseCommand):
             if account is None:
                 raise CommandError(f"--account: no API account with api_id {options['account']!r}")
             images = StoredImage.objects.filter(account=account)
+            kept = CallImage.objects.filter(account=account)
             count = images.count() if dry_run else purging.purge(images).images
+            kept_count = kept.count() if dry_run else purging.purge(kept).call_images
             self.stdout.write(f"{verb} {plural(count, 'stored image')} of account {account.api_id}.")
+            self.stdout.write(f"{verb} {plural(kept_count, 'call image')} of account {account.api_id}.")
             return
         scope = f"older than {settings.FACEPORTAL_IMAGE_RETENTION_DAYS} days"
         purged = purging.count_expired() if dry_run else purging.purge_expired()
@@ -62,6 +65,7 @@ class Command(BaseCommand):
         self.stdout.write(f"{verb} {plural(purged.packages, 'liveness package')} {scope}.")
         self.stdout.write(f"{verb} {plural(purged.challenges, 'liveness challenge')} no longer needed.")
         self.stdout.write(f"{verb} {plural(purged.images, 'stored image')} {scope}.")
+        self.stdout.write(f"{verb} {plural(purged.call_images, 'call image')} kept with the history {scope}.")
         self.stdout.write(f"{verb} {plural(orphans, 'stored file')} that no record names.")
         if not dry_run:
             self.stdout.write(
