@@ -56,8 +56,9 @@ import cv2
 import numpy as np
 
 from faceengine.engine import Face, FaceEngine
-from faceengine.imageio import RGBImage, from_array
+from faceengine.imageio import RGBImage
 from faceengine.landmarks import LEFT_LIDS, RIGHT_LIDS, Landmarks
+from faceengine.liveness_frames import analyse_frames
 from faceengine.liveness_cues import (
     ACTIONS,
     BASELINE_FRAMES,
@@ -97,6 +98,7 @@ from faceengine.liveness_cues import (
     timestamps_cue,
 )
 from faceengine.runtime import FloatArray
+from faceengine.stages import timed
 
 # The pipeline's names and, re-exported, the cues' (faceengine.liveness is the one way in).
 __all__ = [
@@ -205,7 +207,7 @@ def score_capture(
     if prompted_at is not None and len(prompted_at) != len(actions):
         raise ValueError("prompted_at needs one time per action")
 
-    found = [engine.analyze(from_array(frame.pixels), embed=False) for frame in frames]
+    found = analyse_frames(engine, [frame.pixels for frame in frames])
     usable = [i for i, faces in enumerate(found) if len(faces) == 1]
     faces = [found[i][0] for i in usable]
     best = _best_frame(found, usable)
@@ -272,7 +274,8 @@ def _best_frame(found: list[list[Face]], usable: list[int]) -> int | None:
 
 
 def _embedded(engine: FaceEngine, faces: list[Face]) -> list[Face]:
-    return engine.embed_faces(faces)
+    with timed("embed"):
+        return engine.embed_faces(faces)
 
 
 def _rigidity(faces: list[Face], usable: list[int], reference: int | None) -> Cue:
