@@ -238,9 +238,3 @@ def locate(model: OnnxModel, image: RGBImage, detection: Detection, *, confident
             break
         marks = _run_mesh(model, image, roi_from_landmarks(marks))
     return marks
-
-
-def track(model: OnnxModel, image: RGBImage, previous: Landmarks) -> Landmarks:
-    """The mesh of a face seen at `previous` (in `image`'s pixels) one video frame before:
-    one crop around the previous mesh, as MediaPipe tracks, without the detector."""
-    return _run_mesh(model, image, roi_from_landmarks(previous))

@@ -8,6 +8,7 @@ browser is never downloaded). Without them the test fails on CI (CI=true) and sk
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
@@ -123,6 +124,10 @@ def test_the_capture_page_catches_a_photo_held_to_the_camera(
     assert cue_rows == len(body["details"]) > 0
     # A photo moved before the camera, however well lit, is caught ...
     assert body["hack_score"] >= 0.9, body["details"]
+    # ... but never because of the SDK itself: its frames are new camera frames, stamped with
+    # their capture times, as the timestamps cue wants them (docs/liveness.md).
+    assert body["details"]["timestamps"]["passed"] is True, body["details"]["timestamps"]
+    assert body["details"]["faces"]["passed"] is True, body["details"]["faces"]
     # ... while its own first frame matches the best face of the capture.
     assert body["verify_score"] >= 0.7
 
@@ -137,6 +142,18 @@ def test_the_capture_page_catches_a_photo_held_to_the_camera(
     assert 10 <= len(capture.frames) <= 60
     stamps = [frame.timestamp_us for frame in capture.frames]
     assert stamps == sorted(set(stamps))
+    intervals = np.diff(stamps) / 1e6
+    # The fake camera plays 12 frames a second: no two recorded frames are one camera frame
+    # seen twice (the 4.4 ms apart that failed the cue before), none is further apart than 1 s.
+    assert intervals.min() >= 1 / 120 and intervals.max() <= 1.0, intervals
+    assert intervals.min() >= 0.5 / FPS, intervals
+    # Prompts are stamped on the frames' clock, inside the recording.
+    prompts = [mark.prompted_at_us for mark in capture.marks]
+    assert 0 <= stamps[0] and all(stamps[0] <= p <= stamps[-1] for p in prompts), (stamps, prompts)
+    # No frame repeats the picture before it (every frame of the fake camera's clip differs
+    # from the next; the clip loops after 4 s, so pictures further apart may repeat).
+    pictures = [hashlib.sha256(frame.jpeg).hexdigest() for frame in capture.frames]
+    assert all(a != b for a, b in zip(pictures, pictures[1:])), pictures
     assert capture.device.sdk == "faceportal-capture-js"
     assert (capture.device.width, capture.device.height) == (WIDTH, HEIGHT)
     assert capture.started_at_unix_ms > 0
