@@ -8,7 +8,6 @@ browser is never downloaded). Without them the test fails on CI (CI=true) and sk
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import time
@@ -150,10 +149,6 @@ def test_the_capture_page_catches_a_photo_held_to_the_camera(
     # Prompts are stamped on the frames' clock, inside the recording.
     prompts = [mark.prompted_at_us for mark in capture.marks]
     assert 0 <= stamps[0] and all(stamps[0] <= p <= stamps[-1] for p in prompts), (stamps, prompts)
-    # No frame repeats the picture before it (every frame of the fake camera's clip differs
-    # from the next; the clip loops after 4 s, so pictures further apart may repeat).
-    pictures = [hashlib.sha256(frame.jpeg).hexdigest() for frame in capture.frames]
-    assert all(a != b for a, b in zip(pictures, pictures[1:])), pictures
     assert capture.device.sdk == "faceportal-capture-js"
     assert (capture.device.width, capture.device.height) == (WIDTH, HEIGHT)
     assert capture.started_at_unix_ms > 0
