@@ -19,6 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from portal.try_sample import try_liveness_sample
+
 from accounts.models import ApiAccount, Endpoint
 from faceportal.endpoints import ENDPOINTS, FACEID
 from identity.documented import (
@@ -183,4 +185,9 @@ def try_liveness(request: HttpRequest) -> HttpResponse:
         pass_ceiling=PASS_CEILING,
         same_person=SAME_PERSON,
         capture_url=reverse("liveness_capture"),
+        sample_url=reverse("portal:try_liveness_sample"),
+        challenge_url=reverse("liveness_challenge"),
     )
+
+
+__all__ = ["try_liveness_sample"]

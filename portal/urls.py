@@ -23,4 +23,5 @@ urlpatterns = [
     path("try/compare/", tryit.try_compare, name="try_compare"),
     path("try/mask/", tryit.try_mask, name="try_mask"),
     path("try/liveness/", tryit.try_liveness, name="try_liveness"),
+    path("try/liveness/sample/", tryit.try_liveness_sample, name="try_liveness_sample"),
 ]
