@@ -11,6 +11,7 @@ the same photo, base64 in JSON, for the page to verify as any package.
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, JsonResponse
@@ -33,9 +34,10 @@ def try_liveness_sample(request: HttpRequest) -> JsonResponse:
     challenge_id = request.POST.get("challenge_id", "").strip().lower()
     if not challenge_id:
         return _refusal("Ask for a challenge first: challenge_id is missing.", 400)
+    user: Any = request.user  # signed in (login_required)
     challenge = (
         LivenessChallenge.objects.select_related("account")
-        .filter(account__user=request.user, id=challenge_id)
+        .filter(account__user=user, id=challenge_id)
         .first()
     )
     if challenge is None:

@@ -19,8 +19,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from portal.try_sample import try_liveness_sample
-
 from accounts.models import ApiAccount, Endpoint
 from faceportal.endpoints import ENDPOINTS, FACEID
 from identity.documented import (
@@ -32,6 +30,7 @@ from identity.documented import (
     SAME_PERSON,
     documented_far,
 )
+from portal.try_sample import try_liveness_sample
 from resources.models import LivenessData, StoredImage
 
 # The try-it pages by their portal URL name: the registry says which endpoint each calls.

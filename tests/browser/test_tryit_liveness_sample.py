@@ -24,13 +24,16 @@ def test_the_sample_package_is_verified_and_its_failures_explained(browsing: Bro
     page = open_try_page(browsing, key, "liveness")
     page.get_by_role("button", name="Use a sample package").click()
     page.wait_for_function(
-        "() => /Sample ready|refused|failed|could not/.test(document.getElementById('sample-status').textContent)",
+        "() => /Sample ready|refused|failed|could not/"
+        ".test(document.getElementById('sample-status').textContent)",
         timeout=30_000,
     )
     status = page.locator("#sample-status").text_content() or ""
     assert status.startswith("Sample ready"), status
     # The challenge was an ordinary call of the user's key.
-    assert ApiCall.objects.filter(account=key.account, endpoint="liveness_challenge", status="OK").count() == 1
+    assert (
+        ApiCall.objects.filter(account=key.account, endpoint="liveness_challenge", status="OK").count() == 1
+    )
     assert page.locator("#liveness_data-file").evaluate("input => input.files[0].name") == "sample.fplv"
     assert page.locator("#selfie-file").evaluate("input => input.files[0].name") == "sample-selfie.jpg"
 

@@ -25,8 +25,9 @@ class Command(BaseCommand):
         engine = FaceEngine(threads=options["threads"])
         repeat, frames = max(1, options["repeat"]), max(2, min(120, options["frames"]))
         self.stdout.write(
-            f"liveness verification of a {frames}-frame {liveness_benchmark.WIDTH}x{liveness_benchmark.HEIGHT} "
-            f"package, {options['threads']} engine thread(s), median of {repeat} runs"
+            f"liveness verification of a {frames}-frame "
+            f"{liveness_benchmark.WIDTH}x{liveness_benchmark.HEIGHT} package, "
+            f"{options['threads']} engine thread(s), median of {repeat} runs"
         )
         self.stdout.write(f"{'stage':<44} {'wall ms':>9} {'cpu ms':>9}")
         for row in liveness_benchmark.run(engine, repeat=repeat, frames=frames):
