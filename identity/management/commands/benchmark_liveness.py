@@ -90,7 +90,8 @@ class Command(BaseCommand):
         finally:
             connection.creation.destroy_test_db(old_name, verbosity=0)
             teardown_test_environment()
-        self.stdout.write(f"through the Django stack ({repeat} runs, {get_engine().threads} engine thread(s))")
+        threads = get_engine().threads
+        self.stdout.write(f"through the Django stack ({repeat} runs, {threads} engine thread(s))")
         for name, samples in timings.items():
             wall = statistics.median(sample[0] for sample in samples)
             cpu = statistics.median(sample[1] for sample in samples)
