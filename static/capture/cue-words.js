@@ -20,16 +20,22 @@ const list = (value) => (Array.isArray(value) ? value : []);
 function actionWords(entry, eyeClosed, turnDegrees) {
   const name = ACTION_NAMES[entry.action] || String(entry.action);
   const prompted = typeof entry.prompted_at === "number" ? ` (asked at ${seconds(entry.prompted_at)})` : "";
+  const measured = typeof entry.peak === "number";
   if (entry.action === "blink") {
-    const depth = typeof entry.peak === "number" ? `eyes closed to ${share(entry.peak)} of open` : "no eye closing measured";
-    return entry.found
-      ? `${name}: seen at ${seconds(entry.start)}${prompted}, ${depth} (under ${share(eyeClosed)} needed).`
-      : `${name}: not seen${prompted}; the most the eyes closed was ${typeof entry.peak === "number" ? share(entry.peak) : "–"} of open (under ${share(eyeClosed)} needed).`;
+    if (entry.found) {
+      return `${name}: seen at ${seconds(entry.start)}${prompted}, the eyes closed to ${share(entry.peak)} of open (under ${share(eyeClosed)} needed).`;
+    }
+    const lowest = measured ? `the eyes never closed below ${share(entry.peak)} of open` : "no eyes measured in time";
+    return `${name}: not seen${prompted}; ${lowest} (under ${share(eyeClosed)} needed).`;
   }
-  const turn = typeof entry.peak === "number" ? degrees(entry.peak) : "–";
-  return entry.found
-    ? `${name}: seen at ${seconds(entry.start)}${prompted}, head turned ${turn} (${degrees(turnDegrees)} needed).`
-    : `${name}: not seen${prompted}; the head turned at most ${turn} that way (${degrees(turnDegrees)} needed).`;
+  // The peak is the yaw change towards the prompted side (turn_right's is negative).
+  const toward = measured ? (entry.action === "turn_right" ? -entry.peak : entry.peak) : null;
+  if (entry.found) {
+    return `${name}: seen at ${seconds(entry.start)}${prompted}, the head turned ${degrees(toward)} (${degrees(turnDegrees)} needed).`;
+  }
+  const most =
+    toward === null ? "no head turn measured in time" : toward > 0 ? `the head turned at most ${degrees(toward)} that way` : "the head did not turn that way";
+  return `${name}: not seen${prompted}; ${most} (${degrees(turnDegrees)} needed).`;
 }
 
 // One sentence per measurement group of a cue.
@@ -46,13 +52,16 @@ const DESCRIBE = {
   actions: (e) => [
     ...list(e.actions).map((entry) => actionWords(entry, e.closed_ratio, e.turn_degrees)),
     ...(typeof e.starting_yaw === "number" ? [`The capture started with the head ${degrees(e.starting_yaw)} from facing the camera.`] : []),
-    ...list(e.problems).map((problem) => `Problem: ${problem}.`),
+    // Actions not seen are said above, one by one.
+    ...list(e.problems)
+      .filter((problem) => !/^not performed/.test(problem))
+      .map((problem) => `Problem: ${problem}.`),
   ],
   rigidity: (e) => [
     `${e.non_planar_frames ?? 0} frames moved like a head rather than a flat picture (2 needed); the second strongest moved ${num(e.evidence, 3)} (${num(e.threshold, 2)} needed).`,
   ],
   repetition: (e) => [
-    `The face changed by up to ${num(e.max_chip_change, 1)} grey levels (${num(e.chip_threshold, 0)} needed) and ${num(e.max_landmark_change, 3)} eye distances (${num(e.landmark_threshold, 2)} needed) against the best frame.`,
+    `The face changed by up to ${num(e.max_chip_change, 1)} grey levels (${num(e.chip_threshold, 0)} needed) or moved ${num(e.max_landmark_change, 3)} eye distances (${num(e.landmark_threshold, 2)} needed) against the best frame.`,
   ],
   identity: (e) => [
     list(e.confidences).length
