@@ -193,31 +193,35 @@ export const MAX_FRAME_GAP_MS = 1000;
  * Calls `onFrame({time, frame})` for every new frame the <video> presents until `stop()`:
  * `time` is when the camera captured it, in performance.now() milliseconds, read the same way
  * for every frame of a capture (requestVideoFrameCallback's metadata.captureTime when the
- * browser gives it, else metadata.mediaTime mapped once onto performance.now(); without
- * requestVideoFrameCallback, the time a new frame was first seen, found by polling the
- * video's presented-frame count or its currentTime). `frame` counts the frames the video
- * presented, so a skipped camera frame shows as a gap, never as a repeat.
+ * browser gives it, else metadata.mediaTime mapped once onto performance.now(), else the
+ * callback's own time; without requestVideoFrameCallback, the time a new frame was first
+ * seen, found by polling the video's presented-frame count or its currentTime). `frame`
+ * counts the frames the video presented: a frame is new when it grew, so a skipped camera
+ * frame shows as a gap, never as a repeat. The caller drops a frame whose time is not after
+ * the last one it kept (a media time that did not advance).
  */
 export function watchFrames(video, onFrame) {
   let stopped = false;
   if (typeof video.requestVideoFrameCallback === "function") {
-    let clock = null; // "capture" or "media", chosen on the first frame and kept
+    let clock = null; // "capture", "media" or "callback": chosen on the first frame and kept
     let mediaOffset = 0;
-    let lastMedia = -Infinity;
+    let lastPresented = -Infinity;
     let handle = 0;
     const onVideoFrame = (now, metadata) => {
       if (stopped) return;
       const media = Number(metadata.mediaTime);
       const capture = Number(metadata.captureTime);
       if (clock === null) {
-        clock = Number.isFinite(capture) && capture > 0 ? "capture" : "media";
+        clock = Number.isFinite(capture) && capture > 0 ? "capture" : Number.isFinite(media) ? "media" : "callback";
         mediaOffset = now - media * 1000;
       }
-      const time = clock === "capture" ? capture : media * 1000 + mediaOffset;
-      // A frame shown again (same media time) is not a new camera frame.
-      if (Number.isFinite(time) && !(media <= lastMedia)) {
-        lastMedia = Number.isFinite(media) ? media : lastMedia;
-        onFrame({ time, frame: metadata.presentedFrames });
+      const time = clock === "capture" ? capture : clock === "media" ? media * 1000 + mediaOffset : now;
+      // presentedFrames counts every frame the video has shown: a frame is new when it grew.
+      const presented = Number(metadata.presentedFrames);
+      const fresh = Number.isFinite(presented) ? presented > lastPresented : true;
+      if (fresh && Number.isFinite(time)) {
+        if (Number.isFinite(presented)) lastPresented = presented;
+        onFrame({ time, frame: presented });
       }
       handle = video.requestVideoFrameCallback(onVideoFrame);
     };
