@@ -24,4 +24,3 @@ def test_the_sdk_never_records_two_frames_closer_than_the_cue_allows() -> None:
 
 def test_the_sdk_stops_before_a_gap_the_cue_refuses() -> None:
     assert constant("MAX_FRAME_GAP_MS") / 1000 == MAX_INTERVAL
-
