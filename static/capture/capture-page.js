@@ -161,7 +161,7 @@ async function waitForOneFace(credentials) {
     status("Looking for your face…");
     seen = await facesInView(credentials);
     if (seen === null) {
-      status("The face check was skipped (this key may not call detect).");
+      status("The face check was skipped: the key could not call detect.");
       prompt.textContent = "";
       return "not checked";
     }
@@ -278,7 +278,7 @@ async function run(credentials) {
       status("Stopped before recording.");
       return;
     }
-    setStep(step, "done");
+    setStep(step, faceCheck === "not checked" ? "skipped" : "done");
 
     step = "challenge";
     setStep(step, "active");
