@@ -1,11 +1,10 @@
 // The liveness capture page (templates/liveness/capture.html): camera -> challenge -> capture
-// -> upload -> verification, all against this service's own API.
+// -> verification (which uploads the package), all against this service's own API.
 import { adviceFor, cueAdvice, describeCue } from "./cue-words.js";
 import { captureLiveness } from "./faceportal-capture.js";
 
 const API = {
   challenge: "/resources/liveness_challenge",
-  upload: "/resources/upload_liveness_data",
   verify: "/identity/liveness_selfie_verification",
   detect: "/faceid/v1/detect",
 };
@@ -305,19 +304,15 @@ async function run(credentials) {
     showIdle(`Recorded ${frames.length} frames. The camera is off.`);
     setStep(step, "done");
 
-    step = "upload";
-    setStep(step, "active");
-    status(`Uploading ${frames.length} frames (${Math.round(packageBytes.length / 1024)} KiB)…`);
-    const packageBlob = new Blob([packageBytes], { type: "application/octet-stream" });
-    const uploaded = await callApi(step, API.upload, credentials, [["file", [packageBlob, "capture.fplv"]]]);
-    setStep(step, "done");
-
+    // One call uploads the package and verifies it (the verification stores it, as an upload
+    // would): one round trip, and the frames are decoded once, not at upload and again.
     step = "verify";
     setStep(step, "active");
-    status("Verifying…");
+    status(`Uploading ${frames.length} frames (${Math.round(packageBytes.length / 1024)} KiB) and verifying…`);
+    const packageBlob = new Blob([packageBytes], { type: "application/octet-stream" });
     const selfie = frames[0].blob;
     const result = await callApi(step, API.verify, credentials, [
-      ["liveness_data_id", uploaded.liveness_data_id],
+      ["liveness_data_file", [packageBlob, "capture.fplv"]],
       ["verbose", "true"],
       ["selfie_file", [selfie, "selfie.jpg"]],
     ]);

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from django.core.cache import cache
 
+from accounts.models import ApiCall
 from accounts.services import account_create
 from faceportal_capture.package import open_package
 from resources.liveness import challenge_key
@@ -201,6 +202,9 @@ def test_the_capture_page_catches_a_photo_held_to_the_camera(
     # ... while its own first frame matches the best face of the capture.
     assert body["verify_score"] >= 0.7
 
+    # The page's calls: a face check, a challenge, and one verification that uploads the package.
+    calls = sorted(ApiCall.objects.filter(account=account).values_list("endpoint", flat=True))
+    assert calls == ["detect", "liveness_challenge", "liveness_verification"], calls
     stored = LivenessData.objects.select_related("challenge").get(id=body["liveness_data_id"])
     assert stored.account == account and stored.challenge.account == account
     assert stored.challenge.used_at is not None
