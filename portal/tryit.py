@@ -30,7 +30,6 @@ from identity.documented import (
     SAME_PERSON,
     documented_far,
 )
-from portal.try_sample import try_liveness_sample
 from resources.models import LivenessData, StoredImage
 
 # The try-it pages by their portal URL name: the registry says which endpoint each calls.
@@ -187,6 +186,3 @@ def try_liveness(request: HttpRequest) -> HttpResponse:
         sample_url=reverse("portal:try_liveness_sample"),
         challenge_url=reverse("liveness_challenge"),
     )
-
-
-__all__ = ["try_liveness_sample"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal import auth, dashboard, history, tryit
+from portal import auth, dashboard, history, try_sample, tryit
 
 app_name = "portal"
 
@@ -23,5 +23,5 @@ urlpatterns = [
     path("try/compare/", tryit.try_compare, name="try_compare"),
     path("try/mask/", tryit.try_mask, name="try_mask"),
     path("try/liveness/", tryit.try_liveness, name="try_liveness"),
-    path("try/liveness/sample/", tryit.try_liveness_sample, name="try_liveness_sample"),
+    path("try/liveness/sample/", try_sample.try_liveness_sample, name="try_liveness_sample"),
 ]
