@@ -97,6 +97,7 @@ from faceengine.liveness_cues import (
     timestamps_cue,
 )
 from faceengine.runtime import FloatArray
+from faceengine.stages import timed
 
 # The pipeline's names and, re-exported, the cues' (faceengine.liveness is the one way in).
 __all__ = [
@@ -133,6 +134,7 @@ __all__ = [
     "Cue",
     "LivenessResult",
     "actions_cue",
+    "chip_changes",
     "draw_challenge",
     "eye_signal",
     "faces_cue",
@@ -211,6 +213,8 @@ def score_capture(
     best = _best_frame(found, usable)
     best_face = _embedded(engine, [found[best][0]])[0] if best is not None else None
     reference = usable.index(best) if best in usable else None
+    # How each face's chip differs from the reference's: repetition and identity both use it.
+    changes = chip_changes(faces, reference) if reference is not None else {}
 
     details = {
         "faces": faces_cue([len(faces_in_frame) for faces_in_frame in found]),
@@ -223,8 +227,8 @@ def score_capture(
             prompted_at,
         ),
         "rigidity": _rigidity(faces, usable, reference),
-        "repetition": _repetition(faces, usable, reference),
-        "identity": _identity(engine, faces, usable, reference, best_face),
+        "repetition": _repetition(faces, usable, reference, changes),
+        "identity": _identity(engine, faces, usable, reference, best_face, changes),
     }
     hack_score = max(_score(cue) for cue in details.values())
     return LivenessResult(hack_score=hack_score, details=details, best_frame=best, best_face=best_face)
@@ -272,7 +276,8 @@ def _best_frame(found: list[list[Face]], usable: list[int]) -> int | None:
 
 
 def _embedded(engine: FaceEngine, faces: list[Face]) -> list[Face]:
-    return engine.embed_faces(faces)
+    with timed("embed"):
+        return engine.embed_faces(faces)
 
 
 def _rigidity(faces: list[Face], usable: list[int], reference: int | None) -> Cue:
@@ -289,20 +294,31 @@ def _rigidity(faces: list[Face], usable: list[int], reference: int | None) -> Cu
     )
 
 
-def _repetition(faces: list[Face], usable: list[int], reference: int | None) -> Cue:
+def chip_changes(faces: list[Face], reference: int) -> dict[int, float]:
+    """Mean absolute grey-level difference of each other face's blurred chip centre from the
+    reference's, by face index (computed once: repetition and the identity sample use it)."""
+    ref_chip = _grey_centre(faces[reference].chip)
+    return {
+        k: float(np.mean(np.abs(_grey_centre(face.chip) - ref_chip)))
+        for k, face in enumerate(faces)
+        if k != reference
+    }
+
+
+def _repetition(
+    faces: list[Face], usable: list[int], reference: int | None, changes: dict[int, float]
+) -> Cue:
     if reference is None:
         return repetition_cue([], [], reference_frame=None)
     ref = faces[reference]
-    ref_chip = _grey_centre(ref.chip)
     ref_points = ref.landmarks.points[:, :2]
-    chip_changes, landmark_changes = [], []
+    landmark_changes = []
     for k, face in enumerate(faces):
         if k == reference:
             continue
-        chip_changes.append(float(np.mean(np.abs(_grey_centre(face.chip) - ref_chip))))
         moved = np.linalg.norm(face.landmarks.points[:, :2] - ref_points, axis=1)
         landmark_changes.append(float(np.median(moved)) / max(ref.landmarks.interocular, 1e-6))
-    return repetition_cue(chip_changes, landmark_changes, reference_frame=usable[reference])
+    return repetition_cue(list(changes.values()), landmark_changes, reference_frame=usable[reference])
 
 
 def _grey_centre(chip: RGBImage) -> FloatArray:
@@ -311,15 +327,17 @@ def _grey_centre(chip: RGBImage) -> FloatArray:
     return np.asarray(grey[_CHIP_CENTRE, _CHIP_CENTRE], np.float32)
 
 
-def identity_sample(faces: list[Face], reference: int, count: int = IDENTITY_FRAMES) -> list[int]:
+def identity_sample(
+    faces: list[Face], reference: int, count: int = IDENTITY_FRAMES, changes: dict[int, float] | None = None
+) -> list[int]:
     """Which frames to embed besides the reference: up to half those that look most unlike
     it (a second person shows up there, however briefly), the rest spread over the capture
-    (a switch of person halfway)."""
+    (a switch of person halfway). `changes` is `chip_changes(faces, reference)` when the
+    caller has it."""
     others = [k for k in range(len(faces)) if k != reference]
     if len(others) <= count - 1:
         return others
-    ref_chip = _grey_centre(faces[reference].chip)
-    change = {k: float(np.mean(np.abs(_grey_centre(faces[k].chip) - ref_chip))) for k in others}
+    change = changes if changes is not None else chip_changes(faces, reference)
     chosen = sorted(others, key=lambda k: change[k], reverse=True)[: (count - 1) // 2]
     for position in np.linspace(0, len(others) - 1, count - 1):
         k = others[round(float(position))]
@@ -329,11 +347,16 @@ def identity_sample(faces: list[Face], reference: int, count: int = IDENTITY_FRA
 
 
 def _identity(
-    engine: FaceEngine, faces: list[Face], usable: list[int], reference: int | None, best: Face | None
+    engine: FaceEngine,
+    faces: list[Face],
+    usable: list[int],
+    reference: int | None,
+    best: Face | None,
+    changes: dict[int, float],
 ) -> Cue:
     if reference is None or best is None or len(faces) < 2:
         return identity_cue([], [], reference_frame=None)
-    sample = identity_sample(faces, reference)
+    sample = identity_sample(faces, reference, changes=changes)
     confidences = engine.compare([best], _embedded(engine, [faces[k] for k in sample]))[0]
     return identity_cue(
         [float(c) for c in confidences], [usable[k] for k in sample], reference_frame=usable[reference]

@@ -221,6 +221,8 @@ def try_liveness(request: HttpRequest) -> HttpResponse:
         pass_ceiling=PASS_CEILING,
         same_person=SAME_PERSON,
         capture_url=reverse("liveness_capture"),
+        sample_url=reverse("portal:try_liveness_sample"),
+        challenge_url=reverse("liveness_challenge"),
     )
 
 

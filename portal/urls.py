@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal import auth, dashboard, facesets, history, keys, samples, tryit, tryit_stored
+from portal import auth, dashboard, facesets, history, keys, samples, try_sample, tryit, tryit_stored
 
 app_name = "portal"
 
@@ -40,4 +40,5 @@ urlpatterns = [
     path("try/stored-images/", tryit_stored.stored_images, name="try_stored_images"),
     path("samples/<str:filename>", samples.sample_photo, name="sample_photo"),
     path("samples/<str:filename>/thumbnail.jpg", samples.sample_thumbnail, name="sample_thumbnail"),
+    path("try/liveness/sample/", try_sample.try_liveness_sample, name="try_liveness_sample"),
 ]

@@ -1,13 +1,16 @@
 // The liveness capture page (templates/liveness/capture.html): camera -> challenge -> capture
-// -> upload -> verification, all against this service's own API.
+// -> verification (which uploads the package), all against this service's own API.
+import { adviceFor, cueAdvice, describeCue } from "./cue-words.js";
 import { captureLiveness } from "./faceportal-capture.js";
-import { formatMeasurement } from "./measurements.js";
 
 const API = {
   challenge: "/resources/liveness_challenge",
-  upload: "/resources/upload_liveness_data",
   verify: "/identity/liveness_selfie_verification",
+  detect: "/faceid/v1/detect",
 };
+// Before recording: how often to look for the face, and for how long.
+const FACE_CHECK_TRIES = 5;
+const FACE_CHECK_PAUSE_MS = 1500;
 const HACK_THRESHOLD = 0.9;
 const VERIFY_THRESHOLD = 0.7;
 const PROMPTS = {
@@ -43,18 +46,43 @@ function status(text) {
   $("status").textContent = text;
 }
 
-function showError(title, detail) {
+// The error box: a title, what to do in plain words, and the API's answer folded away (a long
+// JSON line must not widen the page: it wraps inside its own box).
+function showError(title, advice, raw) {
   const box = $("error");
   box.replaceChildren();
   const strong = document.createElement("strong");
   strong.textContent = title;
   box.append(strong);
-  if (detail) {
+  if (advice) {
     const p = document.createElement("p");
-    p.textContent = detail;
+    p.textContent = advice;
     box.append(p);
   }
+  if (raw) {
+    const details = document.createElement("details");
+    const summary = document.createElement("summary");
+    summary.textContent = "The API's answer";
+    const pre = document.createElement("pre");
+    pre.textContent = raw;
+    details.append(summary, pre);
+    box.append(details);
+  }
   box.hidden = false;
+  box.scrollIntoView({ behavior: "smooth", block: "center" });
+}
+
+// What a refused call means for the person at the camera.
+function adviceForApiError(error) {
+  const code = String((error.body && (error.body.status || error.body.error)) || "");
+  if (/^(UNAUTHORIZED|AUTHORIZATION_ERROR)$/.test(code)) {
+    return "The API refused this API id and secret. If the key's secret was rotated, paste the new secret and press Start again.";
+  }
+  if (code === "KEY_EXPIRED") return "This key has expired: ask the operator to extend it, or use another key.";
+  if (/QUOTA|LIMIT/.test(code)) return "This key has no calls left or is busy: wait a moment, or use another key.";
+  if (code === "NETWORK_ERROR") return "The service could not be reached: check the connection and press Start again.";
+  if (code === "WRONG_LIVENESS_DATA") return "The recording was refused: press Start to record it again.";
+  return "Press Start to try again.";
 }
 
 async function callApi(step, path, credentials, fields) {
@@ -96,6 +124,57 @@ async function openCamera() {
   return stream;
 }
 
+// One still of the camera as a small JPEG: enough to find a face, light to send.
+function still(video, maxSide = 480) {
+  const scale = Math.min(1, maxSide / Math.max(video.videoWidth, video.videoHeight));
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.round(video.videoWidth * scale);
+  canvas.height = Math.round(video.videoHeight * scale);
+  canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+  return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
+}
+
+// How many faces the service finds on one still (the API's detect, with the same key), or
+// null when it cannot tell: the key may not call detect, or the call failed. Then the check
+// is skipped and the cues judge the recording as always.
+async function facesInView(credentials) {
+  const form = new FormData();
+  form.append("api_key", credentials.apiId);
+  form.append("api_secret", credentials.apiSecret);
+  form.append("image", await still($("camera")), "still.jpg");
+  try {
+    const response = await fetch(API.detect, { method: "POST", body: form, credentials: "omit", cache: "no-store" });
+    const body = await response.json();
+    return response.ok && Array.isArray(body.faces) ? body.faces.length : null;
+  } catch {
+    return null;
+  }
+}
+
+// Before anything is recorded: is exactly one face in view? Tells the person while it waits.
+// Resolves to "one face", "no face", "several faces" or "not checked".
+async function waitForOneFace(credentials) {
+  const prompt = $("prompt");
+  let seen = null;
+  for (let attempt = 0; attempt < FACE_CHECK_TRIES; attempt++) {
+    status("Looking for your face…");
+    seen = await facesInView(credentials);
+    if (seen === null) {
+      status("The face check was skipped: the key could not call detect.");
+      prompt.textContent = "";
+      return "not checked";
+    }
+    if (seen === 1) {
+      prompt.textContent = "";
+      return "one face";
+    }
+    prompt.textContent = seen === 0 ? "No face in the frame: face the camera" : "Only you should be in view";
+    await new Promise((resolve) => setTimeout(resolve, FACE_CHECK_PAUSE_MS));
+  }
+  prompt.textContent = "";
+  return seen === 0 ? "no face" : "several faces";
+}
+
 function showIdle(text) {
   const idle = $("camera-idle");
   idle.textContent = text;
@@ -125,11 +204,9 @@ function showResult(body, selfieBlob) {
 
   const rows = [];
   const details = body.details || {};
-  const entries = Array.isArray(details)
-    ? details.map((entry, i) => [entry.cue || entry.name || String(i), entry])
-    : Object.entries(details);
-  for (const [cue, entry] of entries) {
+  for (const [cue, entry] of Object.entries(details)) {
     const tr = document.createElement("tr");
+    tr.dataset.cue = cue;
     const name = document.createElement("th");
     name.scope = "row";
     name.textContent = cue;
@@ -142,19 +219,33 @@ function showResult(body, selfieBlob) {
     passed.className = ok ? "good" : "bad";
     const measures = document.createElement("td");
     const list = document.createElement("ul");
-    for (const [key, value] of Object.entries(entry || {})) {
-      if (key === "score" || key === "passed") continue;
+    for (const sentence of describeCue(cue, entry)) {
       const item = document.createElement("li");
-      const label = document.createElement("b");
-      label.textContent = `${key}: `;
-      item.append(label, formatMeasurement(value));
+      item.textContent = sentence;
       list.append(item);
     }
     measures.append(list);
+    const advice = cueAdvice(cue, entry);
+    if (advice) {
+      const p = document.createElement("p");
+      p.className = "advice";
+      p.textContent = advice;
+      measures.append(p);
+    }
     tr.append(name, score, passed, measures);
     rows.push(tr);
   }
   $("details-body").replaceChildren(...rows);
+  const advice = adviceFor(details);
+  const adviceList = $("advice");
+  adviceList.replaceChildren(
+    ...advice.map((text) => {
+      const item = document.createElement("li");
+      item.textContent = text;
+      return item;
+    }),
+  );
+  $("advice-box").hidden = advice.length === 0 || hack < HACK_THRESHOLD;
   $("raw-json").textContent = JSON.stringify(body, null, 2);
   if (selfieBlob) $("selfie").src = URL.createObjectURL(selfieBlob);
   $("result").hidden = false;
@@ -169,6 +260,24 @@ async function run(credentials) {
     status("Opening the camera…");
     stream = await openCamera();
     setStep(step, "done");
+
+    $("camera-stage").scrollIntoView({ behavior: "smooth", block: "start" });
+    step = "face";
+    setStep(step, "active");
+    const faceCheck = await waitForOneFace(credentials);
+    if (faceCheck === "no face" || faceCheck === "several faces") {
+      setStep(step, "failed");
+      const title = faceCheck === "no face" ? "No face in the frame." : "More than one face in the frame.";
+      showError(
+        title,
+        faceCheck === "no face"
+          ? "Face the camera in good light, with your whole face in view, and press Start again. Nothing was recorded."
+          : "Only you should be in view: press Start again when you are alone in the picture. Nothing was recorded.",
+      );
+      status("Stopped before recording.");
+      return;
+    }
+    setStep(step, faceCheck === "not checked" ? "skipped" : "done");
 
     step = "challenge";
     setStep(step, "active");
@@ -195,19 +304,15 @@ async function run(credentials) {
     showIdle(`Recorded ${frames.length} frames. The camera is off.`);
     setStep(step, "done");
 
-    step = "upload";
-    setStep(step, "active");
-    status(`Uploading ${frames.length} frames (${Math.round(packageBytes.length / 1024)} KiB)…`);
-    const packageBlob = new Blob([packageBytes], { type: "application/octet-stream" });
-    const uploaded = await callApi(step, API.upload, credentials, [["file", [packageBlob, "capture.fplv"]]]);
-    setStep(step, "done");
-
+    // One call uploads the package and verifies it (the verification stores it, as an upload
+    // would): one round trip, and the frames are decoded once, not at upload and again.
     step = "verify";
     setStep(step, "active");
-    status("Verifying…");
+    status(`Uploading ${frames.length} frames (${Math.round(packageBytes.length / 1024)} KiB) and verifying…`);
+    const packageBlob = new Blob([packageBytes], { type: "application/octet-stream" });
     const selfie = frames[0].blob;
     const result = await callApi(step, API.verify, credentials, [
-      ["liveness_data_id", uploaded.liveness_data_id],
+      ["liveness_data_file", [packageBlob, "capture.fplv"]],
       ["verbose", "true"],
       ["selfie_file", [selfie, "selfie.jpg"]],
     ]);
@@ -218,13 +323,17 @@ async function run(credentials) {
     setStep(step, "failed");
     $("prompt").textContent = "";
     if (error instanceof ApiError) {
-      showError(`The ${step} call failed: ${error.message}`, error.body ? JSON.stringify(error.body) : "");
+      showError(
+        `The ${step} call failed: ${error.message}`,
+        adviceForApiError(error),
+        error.body ? JSON.stringify(error.body, null, 2) : "",
+      );
     } else if (error && error.name === "NotAllowedError") {
       showError("Camera permission was refused.", "Allow the camera for this page and press Start again.");
     } else if (error && error.name === "NotFoundError") {
       showError("No camera was found.", "Connect a camera and press Start again.");
     } else {
-      showError(`The ${step} step failed.`, String((error && error.message) || error));
+      showError(`The ${step} step failed: ${String((error && error.message) || error)}.`, "Press Start to try again.");
     }
     status("Stopped.");
   } finally {
@@ -247,16 +356,29 @@ function storedValue(key) {
 
 // The portal links here with ?api_id=, and its dashboard keeps the chosen key and its secret in
 // this tab's sessionStorage ("faceportal.api_id", "faceportal.secret.<api_id>"): fill them in.
-// The secret itself never travels in a URL.
+// The secret itself never travels in a URL. A linked key whose secret this tab does not have
+// (a newer key, or one rotated in another tab) gives way to the key whose secret it has, and
+// the page says so; the linked key can still be typed in with its secret.
 function prefillKey() {
   const apiId = $("api_id");
   const secret = $("api_secret");
-  const fromLink = new URLSearchParams(window.location.search).get("api_id");
-  const wanted = (fromLink || storedValue("faceportal.api_id") || "").trim();
+  const note = $("key-note");
+  const fromLink = (new URLSearchParams(window.location.search).get("api_id") || "").trim();
+  const saved = (storedValue("faceportal.api_id") || "").trim();
+  const secretOf = (id) => (id ? storedValue(`faceportal.secret.${id}`) : null);
+  let wanted = fromLink || saved;
+  if (fromLink && !secretOf(fromLink) && saved && secretOf(saved)) {
+    wanted = saved;
+    note.textContent = `This tab has no secret for ${fromLink}: the key saved in this tab (${saved}) is filled in instead. To use ${fromLink}, type its id and secret.`;
+    note.hidden = false;
+  } else if (wanted && !secretOf(wanted)) {
+    note.textContent = `Type the secret of ${wanted}: this tab does not have it (the portal shows a secret only once, when a key is made or rotated).`;
+    note.hidden = false;
+  }
   if (!apiId.value && wanted) apiId.value = wanted;
   const fillSecret = () => {
-    const known = storedValue(`faceportal.secret.${apiId.value.trim()}`);
-    if (known && !secret.value) secret.value = known;
+    const known = secretOf(apiId.value.trim());
+    if (known) secret.value = known;
   };
   fillSecret();
   apiId.addEventListener("change", fillSecret);

@@ -3,7 +3,7 @@
 // into an FPLV package (see faceportal_capture/README.md). No dependencies, no build step.
 
 export const SDK_NAME = "faceportal-capture-js";
-export const SDK_VERSION = "1.0.0";
+export const SDK_VERSION = "1.1.0";
 export const MAX_FRAMES = 60;
 // The service's limits on frames (faceportal_capture/package.py): sides over 8 and at most
 // 4000 px, and at most MAX_PACKAGE_PIXELS in all the frames of one package.
@@ -179,6 +179,79 @@ export function base64ToBytes(text) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Camera frames: only new ones, with the time the camera took them
+
+// The service's timestamps cue (faceengine/liveness_cues.py, docs/liveness.md): frame times
+// strictly increasing, every interval at least 1/120 s and at most 1 s. The SDK keeps to it:
+// it records only frames the camera has newly delivered, stamped with the camera's own clock,
+// never two within MIN_FRAME_INTERVAL_MS, and stops with an error when the camera delivers
+// nothing for MAX_FRAME_GAP_MS (a hidden tab, a camera that froze).
+export const MIN_FRAME_INTERVAL_MS = 1000 / 120;
+export const MAX_FRAME_GAP_MS = 1000;
+
+/**
+ * Calls `onFrame({time, frame})` for every new frame the <video> presents until `stop()`:
+ * `time` is when the camera captured it, in performance.now() milliseconds, read the same way
+ * for every frame of a capture (requestVideoFrameCallback's metadata.captureTime when the
+ * browser gives it, else metadata.mediaTime mapped once onto performance.now(), else the
+ * callback's own time; without requestVideoFrameCallback, the time a new frame was first
+ * seen, found by polling the video's presented-frame count or its currentTime). `frame`
+ * counts the frames the video presented: a frame is new when it grew, so a skipped camera
+ * frame shows as a gap, never as a repeat. The caller drops a frame whose time is not after
+ * the last one it kept (a media time that did not advance).
+ */
+export function watchFrames(video, onFrame) {
+  let stopped = false;
+  if (typeof video.requestVideoFrameCallback === "function") {
+    let clock = null; // "capture", "media" or "callback": chosen on the first frame and kept
+    let mediaOffset = 0;
+    let lastPresented = -Infinity;
+    let handle = 0;
+    const onVideoFrame = (now, metadata) => {
+      if (stopped) return;
+      const media = Number(metadata.mediaTime);
+      const capture = Number(metadata.captureTime);
+      if (clock === null) {
+        clock = Number.isFinite(capture) && capture > 0 ? "capture" : Number.isFinite(media) ? "media" : "callback";
+        mediaOffset = now - media * 1000;
+      }
+      const time = clock === "capture" ? capture : clock === "media" ? media * 1000 + mediaOffset : now;
+      // presentedFrames counts every frame the video has shown: a frame is new when it grew.
+      const presented = Number(metadata.presentedFrames);
+      const fresh = Number.isFinite(presented) ? presented > lastPresented : true;
+      if (fresh && Number.isFinite(time)) {
+        if (Number.isFinite(presented)) lastPresented = presented;
+        onFrame({ time, frame: presented });
+      }
+      handle = video.requestVideoFrameCallback(onVideoFrame);
+    };
+    handle = video.requestVideoFrameCallback(onVideoFrame);
+    return () => {
+      stopped = true;
+      video.cancelVideoFrameCallback?.(handle);
+    };
+  }
+  // Fallback: poll at twice a fast camera's rate and take a frame when the video shows a new one.
+  const presented = () => {
+    const quality = typeof video.getVideoPlaybackQuality === "function" ? video.getVideoPlaybackQuality() : null;
+    return quality && quality.totalVideoFrames > 0 ? quality.totalVideoFrames : video.currentTime;
+  };
+  let last = presented();
+  const timer = setInterval(() => {
+    if (stopped) return;
+    const seen = presented();
+    if (seen !== last) {
+      last = seen;
+      onFrame({ time: performance.now(), frame: seen });
+    }
+  }, 8);
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Capture from a playing <video>
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
@@ -204,6 +277,10 @@ function toJpeg(canvas, quality) {
  * `onPrompt(action)` is called with null for the lead-in, then with each action in order, then
  * with undefined when recording ends. Resolves to {packageBytes, frames: [{jpeg, blob,
  * timestampUs}], capture}.
+ *
+ * Frames are new camera frames only, about `fps` a second (never more than MAX_FRAMES), each
+ * stamped with its capture time; prompts are stamped on the same clock. The capture's zero is
+ * when recording started, or the first frame's capture time if the camera took it earlier.
  */
 export async function captureLiveness({
   video,
@@ -223,16 +300,16 @@ export async function captureLiveness({
   const width = video.videoWidth;
   const height = video.videoHeight;
   const totalMs = (LEAD_IN_SECONDS + secondsPerAction * actions.length) * 1000;
-  // Never more than MAX_FRAMES: stretch the interval when the recording is long.
-  const intervalMs = Math.max(1000 / fps, totalMs / MAX_FRAMES);
-  const frameCount = Math.min(MAX_FRAMES, Math.max(1, Math.floor(totalMs / intervalMs)));
+  // One frame per slot of intervalMs at most: never more than MAX_FRAMES in the recording.
+  const intervalMs = Math.max(1000 / fps, totalMs / (MAX_FRAMES - 1));
+  const expectedFrames = Math.min(MAX_FRAMES, Math.floor(totalMs / intervalMs) + 1);
 
   // Frames within the service's limits: the longer side at most maxSide (and 4000 px), and
   // small enough that all of them hold at most MAX_PACKAGE_PIXELS.
   const scale = Math.min(
     1,
     Math.min(maxSide, MAX_FRAME_SIDE) / Math.max(width, height),
-    Math.sqrt(MAX_PACKAGE_PIXELS / (frameCount * width * height)),
+    Math.sqrt(MAX_PACKAGE_PIXELS / (expectedFrames * width * height)),
   );
   const canvas = document.createElement("canvas");
   canvas.width = Math.max(1, Math.floor(width * scale));
@@ -243,47 +320,62 @@ export async function captureLiveness({
   const context = canvas.getContext("2d");
   const promptAtMs = actions.map((_, i) => (LEAD_IN_SECONDS + secondsPerAction * i) * 1000);
 
-  const marks = [];
-  const grabbed = []; // {timestampUs, blob: Promise<Blob>}
+  const marks = []; // {action, at}: performance.now() milliseconds
+  const grabbed = []; // {time, blob: Promise<Blob>}
   const startedAtUnixMs = Date.now();
   const start = performance.now();
-  const sinceStartUs = () => Math.round((performance.now() - start) * 1000);
+  let nextSlot = start;
+  let lastFrameSeenAt = start;
   let nextPrompt = 0;
   onPrompt(null);
 
-  for (let i = 0; i < frameCount; i++) {
-    await sleep(start + i * intervalMs - performance.now());
-    while (nextPrompt < actions.length && performance.now() - start >= promptAtMs[nextPrompt]) {
-      marks.push({ action: actions[nextPrompt], promptedAtUs: sinceStartUs() });
-      onPrompt(actions[nextPrompt]);
-      nextPrompt++;
-    }
-    let timestampUs = sinceStartUs();
+  const stop = watchFrames(video, ({ time }) => {
+    lastFrameSeenAt = performance.now();
     const previous = grabbed[grabbed.length - 1];
-    if (previous && timestampUs <= previous.timestampUs) timestampUs = previous.timestampUs + 1;
+    if (grabbed.length >= MAX_FRAMES || time < nextSlot - intervalMs / 2) return;
+    if (previous && time - previous.time < Math.max(MIN_FRAME_INTERVAL_MS, intervalMs / 2)) return;
+    // Drawn inside the frame's own callback: the canvas gets the frame that was just presented.
     context.drawImage(video, 0, 0, canvas.width, canvas.height);
-    grabbed.push({ timestampUs, blob: toJpeg(canvas, quality) });
+    grabbed.push({ time, blob: toJpeg(canvas, quality) });
+    while (nextSlot <= time + intervalMs / 2) nextSlot += intervalMs;
+  });
+  try {
+    while (performance.now() - start < totalMs) {
+      while (nextPrompt < actions.length && performance.now() - start >= promptAtMs[nextPrompt]) {
+        marks.push({ action: actions[nextPrompt], at: performance.now() });
+        onPrompt(actions[nextPrompt]);
+        nextPrompt++;
+      }
+      if (performance.now() - lastFrameSeenAt > MAX_FRAME_GAP_MS) {
+        throw new Error("the camera stopped sending pictures (keep this tab in front while recording)");
+      }
+      await sleep(Math.min(50, start + totalMs - performance.now()));
+    }
+  } finally {
+    stop();
   }
   // Any prompt not reached (a very short recording) is still shown and marked.
   while (nextPrompt < actions.length) {
-    marks.push({ action: actions[nextPrompt], promptedAtUs: sinceStartUs() });
+    marks.push({ action: actions[nextPrompt], at: performance.now() });
     onPrompt(actions[nextPrompt]);
     nextPrompt++;
   }
-  await sleep(start + totalMs - performance.now());
   onPrompt(undefined);
+  if (grabbed.length < 2) throw new Error("the camera sent fewer than two pictures");
 
+  const zero = Math.min(start, grabbed[0].time);
+  const micros = (at) => Math.round((at - zero) * 1000);
   const frames = [];
   for (const item of grabbed) {
     const blob = await item.blob;
-    frames.push({ jpeg: new Uint8Array(await blob.arrayBuffer()), blob, timestampUs: item.timestampUs });
+    frames.push({ jpeg: new Uint8Array(await blob.arrayBuffer()), blob, timestampUs: micros(item.time) });
   }
   const capture = {
     formatVersion: CAPTURE_FORMAT_VERSION,
     challengeId: challenge.challenge_id,
     actions,
     frames,
-    marks,
+    marks: marks.map((mark) => ({ action: mark.action, promptedAtUs: micros(mark.at) })),
     device: {
       sdk: SDK_NAME,
       sdkVersion: SDK_VERSION,
@@ -292,7 +384,7 @@ export async function captureLiveness({
       width,
       height,
     },
-    startedAtUnixMs,
+    startedAtUnixMs: Math.round(startedAtUnixMs - (start - zero)),
   };
   const packageBytes = await seal(encodeCapture(capture), key, challenge.challenge_id);
   return { packageBytes, frames, capture };

@@ -28,6 +28,7 @@ from faceengine.liveness import (
     PLANAR_RESIDUAL,
     CaptureFrame,
     actions_cue,
+    chip_changes,
     draw_challenge,
     eye_signal,
     faces_cue,
@@ -36,6 +37,7 @@ from faceengine.liveness import (
     head_yaw,
     homography_residual,
     identity_cue,
+    identity_sample,
     repetition_cue,
     rigidity_cue,
     score_capture,
@@ -396,3 +398,18 @@ def test_faces_repetition_and_identity_cues() -> None:
     assert identity_cue([0.97, 0.93, 0.9], [1, 2, 3], reference_frame=0)["passed"]
     assert not identity_cue([0.97, 0.35, 0.9], [1, 2, 3], reference_frame=0)["passed"]
     assert not identity_cue([], [], reference_frame=None)["passed"]
+
+
+@pytest.mark.models
+def test_repetition_and_the_identity_sample_share_one_measure_of_chip_change(engine: FaceEngine) -> None:
+    """score_capture computes the chips' grey-level changes once for both; the identity sample
+    picks the same frames with them as it does measuring them itself."""
+    presentation = next(presentations(engine, 1, ["two_people"], prints=["grace_hopper"]))
+    found = [engine.analyze(from_array(frame), embed=False) for frame in presentation.frames]
+    faces = [faces[0] for faces in found if len(faces) == 1]
+    reference = max(range(len(faces)), key=lambda k: faces[k].quality)
+    changes = chip_changes(faces, reference)
+    assert sorted(changes) == [k for k in range(len(faces)) if k != reference]
+    assert identity_sample(faces, reference, changes=changes) == identity_sample(faces, reference)
+    result = score_capture(engine, presentation.capture(), presentation.actions)
+    assert result.details["repetition"]["max_chip_change"] == round(max(changes.values()), 4)
