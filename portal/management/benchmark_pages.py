@@ -1,0 +1,177 @@
+"""The pages benchmark_portal times: every portal page a signed-in user can open (read from the
+portal's URLconf, so that a new page is timed without being listed here) and every changelist
+and change page of the admin (read from the admin's registry), with the test client.
+
+Each page is rendered once first (templates compiled, caches warm), then `repeat` times; the
+first dashboard of a new session is timed apart (a fresh sign-in each time), and the very
+first dashboard of the process once.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import admin
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import URLPattern, reverse
+from django.utils import timezone
+
+from accounts.models import ApiCall
+from portal import urls as portal_urls
+from portal.management.benchmark_seed import Seeded
+from resources.models import StoredImage
+
+# Pages that are no page of a signed-in user (or that would sign them out).
+NOT_PAGES = {"login", "logout", "signup"}
+# What the portal's routes take, and the value each is timed with.
+ARGUMENTS = ("request_id", "image_id", "api_id")
+# Names the figures have had since the first version of the benchmark.
+LABELS = {"call_list": "calls, page 1"}
+
+
+@dataclass(frozen=True)
+class Measured:
+    name: str
+    median_ms: float
+    p95_ms: float
+    queries: int
+    http_status: int
+    samples: int
+
+
+def measure_all(seeded: Seeded, repeat: int) -> Iterator[Measured]:
+    """The cold dashboards first (a warm process would hide the first), then every page."""
+    yield from cold_dashboards(seeded, repeat)
+    customer = Client(raise_request_exception=False)
+    customer.force_login(seeded.user)
+    for name, url in portal_pages(seeded):
+        measured = measure(customer, name, url, repeat)
+        if measured.http_status != 405:  # a form's POST-only action, no page
+            yield measured
+    operator = Client(raise_request_exception=False)
+    operator.force_login(seeded.operator)
+    for name, url in admin_pages(seeded):
+        yield measure(operator, name, url, repeat)
+    yield distinct_thumbnails(operator, seeded, repeat)
+
+
+def cold_dashboards(seeded: Seeded, repeat: int) -> Iterator[Measured]:
+    url = reverse("portal:dashboard")
+    timings, queries, status = [], 0, 0
+    for _ in range(repeat + 1):
+        client = Client(raise_request_exception=False)
+        client.force_login(seeded.user)
+        elapsed, queries, status = timed(client, url)
+        timings.append(elapsed)
+    yield Measured("dashboard, first in process", timings[0], timings[0], queries, status, 1)
+    yield summarised("dashboard, after sign-in", timings[1:], queries, status)
+
+
+def portal_pages(seeded: Seeded) -> list[tuple[str, str]]:
+    calls = ApiCall.objects.filter(account=seeded.account)
+    sample = calls.exclude(image_ids=[]).order_by("-created_at").first() or calls.first()
+    image = StoredImage.objects.filter(account=seeded.account).first()
+    values = {
+        "request_id": sample.request_id if sample else "none",
+        "image_id": image.id if image else "none",
+        "api_id": seeded.account.api_id,
+    }
+    pages = []
+    for pattern in portal_urls.urlpatterns:
+        if not isinstance(pattern, URLPattern) or pattern.name in NOT_PAGES:
+            continue
+        names = list(pattern.pattern.converters)
+        if any(name not in ARGUMENTS for name in names):
+            continue
+        url = reverse(f"portal:{pattern.name}", kwargs={name: values[name] for name in names})
+        pages.append((LABELS.get(str(pattern.name), str(pattern.name).replace("_", " ")), url))
+    call_list = reverse("portal:call_list")
+    since = (timezone.localdate() - timedelta(days=7)).isoformat()
+    deep = max(1, math.ceil(seeded.calls / 50))
+    pages += [
+        ("calls, filtered", f"{call_list}?status=error&endpoint=detect&date_from={since}"),
+        ("calls, deep page", f"{call_list}?page={deep}"),
+        ("image thumbnail, 640", f"{reverse('portal:image_thumbnail', args=[values['image_id']])}?size=640"),
+    ]
+    return pages
+
+
+def admin_pages(seeded: Seeded) -> list[tuple[str, str]]:
+    """The index, then each registered model's changelist and the change page of one row
+    (for the call log, a call that used stored images; for images, the account's)."""
+    pages = [("admin index", reverse("admin:index"))]
+    samples: dict[type[Any], Any] = {
+        ApiCall: ApiCall.objects.filter(account=seeded.account).exclude(image_ids=[]).first(),
+        StoredImage: StoredImage.objects.filter(account=seeded.account).first(),
+    }
+    for model in sorted(admin.site._registry, key=lambda model: model._meta.label):
+        opts = model._meta
+        label = f"admin {opts.verbose_name_plural}"
+        pages.append((label, reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")))
+        row = samples.get(model) or model._default_manager.order_by("pk").first()
+        if row is not None:
+            change = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[row.pk])
+            pages.append((f"admin {opts.verbose_name}, change page", change))
+    call_log = reverse("admin:accounts_apicall_changelist")
+    image_list = reverse("admin:resources_storedimage_changelist")
+    api_id = seeded.account.api_id
+    image = samples[StoredImage]
+    pages += [
+        ("admin api calls, by account", f"{call_log}?api_id={api_id}"),
+        ("admin api calls, last page", f"{call_log}?p={max(0, math.ceil(seeded.calls / 100) - 1)}"),
+        ("admin stored images, by account", f"{image_list}?api_id={api_id}"),
+    ]
+    if image is not None:
+        thumbnail = reverse("admin:resources_storedimage_thumbnail", args=[image.pk])
+        pages.append(("admin image thumbnail, 160", f"{thumbnail}?size=160"))
+    return pages
+
+
+def distinct_thumbnails(client: Client, seeded: Seeded, repeat: int) -> Measured:
+    """The stored images list's thumbnails as a browser fetches them: each image's once, the
+    newest first (what the list shows), none of them fetched before."""
+    images = StoredImage.objects.filter(account=seeded.account).order_by("-created_at")[:repeat]
+    timings, queries, status = [], 0, 0
+    for image in images:
+        thumbnail = reverse("admin:resources_storedimage_thumbnail", args=[image.pk])
+        elapsed, queries, status = timed(client, f"{thumbnail}?size=160")
+        timings.append(elapsed)
+    return summarised("admin image thumbnails, each once", timings or [0.0], queries, status)
+
+
+def measure(client: Client, name: str, url: str, repeat: int) -> Measured:
+    timed(client, url)  # the first render compiles templates and warms caches
+    timings, queries, status = [], 0, 0
+    for _ in range(repeat):
+        elapsed, queries, status = timed(client, url)
+        timings.append(elapsed)
+    return summarised(name, timings, queries, status)
+
+
+def timed(client: Client, url: str) -> tuple[float, int, int]:
+    """(milliseconds, queries, HTTP status) of one GET, the response's content read."""
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        response = client.get(url)
+        if response.streaming:
+            b"".join(response.streaming_content)  # type: ignore[arg-type]
+        elapsed = (time.perf_counter() - started) * 1000
+    return elapsed, len(queries), response.status_code
+
+
+def summarised(name: str, timings: list[float], queries: int, status: int) -> Measured:
+    ordered = sorted(timings)
+    p95 = ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+    return Measured(name, statistics.median(ordered), p95, queries, status, len(ordered))
+
+
+def as_json(measured: list[Measured]) -> dict[str, dict[str, Any]]:
+    return {m.name: {k: v for k, v in asdict(m).items() if k != "name"} for m in measured}
