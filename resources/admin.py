@@ -17,6 +17,7 @@ from django.utils.html import format_html
 
 from accounts.admin_kit import (
     AccountFilter,
+    IndexedDateHierarchy,
     SelectionFreeActions,
     account_admin_link,
     confirmation_page,
@@ -31,6 +32,9 @@ from resources.purge import Purged, expired_images, expired_packages, purge, sta
 # admin's CSS so that they stay sharp on high-density screens.
 LIST_THUMBNAIL = 160
 PAGE_THUMBNAIL = 640
+# The boxes templates/admin/base_site.html shows them in (img.thumb's max-width and
+# max-height): the <img> is given its size in the box, so the list does not jump as they load.
+SHOWN_SIDE = {LIST_THUMBNAIL: 120, PAGE_THUMBNAIL: 480}
 
 
 def describe(purged: Purged) -> str:
@@ -119,7 +123,7 @@ class PurgeAdmin(SelectionFreeActions):
 
 
 @admin.register(StoredImage)
-class StoredImageAdmin(PurgeAdmin):
+class StoredImageAdmin(IndexedDateHierarchy, PurgeAdmin):
     list_display = [
         "thumbnail",
         "id",
@@ -204,13 +208,22 @@ class StoredImageAdmin(PurgeAdmin):
 def thumbnail_tag(image: StoredImage, size: int) -> str:
     url = reverse("admin:resources_storedimage_thumbnail", args=[image.pk])
     kind = "large" if size > LIST_THUMBNAIL else "small"
+    width, height = shown_size(image, SHOWN_SIDE[size])
     return format_html(
-        "<img class='thumb {}' src='{}?size={}' alt='Stored image {}' loading='lazy'>",
+        "<img class='thumb {}' src='{}?size={}' alt='Stored image {}' loading='lazy' width='{}' height='{}'>",
         kind,
         url,
         size,
         image.pk,
+        width,
+        height,
     )
+
+
+def shown_size(image: StoredImage, side: int) -> tuple[int, int]:
+    """The image's width and height shrunk (never enlarged) to fit a square of `side`."""
+    scale = min(1.0, side / max(image.width, image.height, 1))
+    return max(1, round(image.width * scale)), max(1, round(image.height * scale))
 
 
 def text_response(status: int, message: str) -> HttpResponse:
@@ -218,7 +231,7 @@ def text_response(status: int, message: str) -> HttpResponse:
 
 
 @admin.register(LivenessData)
-class LivenessDataAdmin(PurgeAdmin):
+class LivenessDataAdmin(IndexedDateHierarchy, PurgeAdmin):
     """Accepted liveness packages: stored sealed, so there is nothing to show but their facts."""
 
     list_display = ["id", "account_link", "challenge", "frames", "size", "source", "created_at"]

@@ -1,5 +1,5 @@
 """A stored file goes with its row, however the row is deleted (account deletion cascades,
-admin bulk delete, purge): stored images with their previews, and liveness packages."""
+admin bulk delete, purge): stored images with their previews and thumbnails, and liveness packages."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from resources.models import LivenessData, StoredImage
 def delete_file_with_row(sender: type, instance: StoredImage | LivenessData, **kwargs: Any) -> None:
     files = [instance.file]
     if isinstance(instance, StoredImage):
-        files.append(instance.preview_file)
+        files += [instance.preview_file, instance.thumbnail_file]
     for file in files:
         if file.name:
             _delete_after_commit(file.storage, file.name)

@@ -58,9 +58,7 @@ class Seeded:
 def seed(*, username: str, calls: int, images: int, users: int, packages: int) -> Seeded:
     user_model = get_user_model()
     user, _ = user_model.objects.get_or_create(username=username)
-    operator = user_model.objects.create_superuser(
-        username=f"{username}-operator", email="", password=None
-    )
+    operator = user_model.objects.create_superuser(username=f"{username}-operator", email="", password=None)
     account = _account(user, "production", quota=calls * 2)
     _account(user, "staging", quota=1000)
     _other_users(username, users)
@@ -154,7 +152,7 @@ def _images(account: ApiAccount, count: int) -> list[str]:
         image.file.name = _save(image.file, image, "image.jpg", picture.data)
         if picture.preview is not None:
             image.preview_file.name = _save(image.preview_file, image, "preview.jpg", picture.preview)
-        pass  # TEMP image.thumbnail_file.name = _save(image.thumbnail_file, image, "thumbnail.jpg", picture.thumbnail)
+        image.thumbnail_file.name = _save(image.thumbnail_file, image, "thumbnail.jpg", picture.thumbnail)
         rows.append(image)
     StoredImage.objects.bulk_create(rows, batch_size=BATCH)
     return [image.id for image in rows]

@@ -94,6 +94,9 @@ def _throwaway_storage(folder: str) -> override_settings:
     """Local files in `folder` for the default storage (Django resets it when STORAGES changes)."""
     storages = {
         **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": folder}},
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": folder},
+        },
     }
     return override_settings(STORAGES=storages, MEDIA_ROOT=folder)
