@@ -161,7 +161,9 @@ class StoredImageAdmin(IndexedDateHierarchy, PurgeAdmin):
     def get_urls(self) -> list[URLPattern]:
         thumbnail = path(
             "<path:object_id>/thumbnail/",
-            self.admin_site.admin_view(self.thumbnail_view),
+            # cacheable: admin_view would otherwise mark it never-cache, and every visit to the
+            # list would fetch its hundred thumbnails again (thumbnail_response says how long).
+            self.admin_site.admin_view(self.thumbnail_view, cacheable=True),
             name="resources_storedimage_thumbnail",
         )
         # Before Django's own, whose "<object_id>/" would take the thumbnail's URL too.

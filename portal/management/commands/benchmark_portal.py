@@ -72,8 +72,8 @@ class Command(BaseCommand):
             for page in measure_all(seeded, repeat):
                 measured.append(page)
                 self.stdout.write(
-                    f"{page.name:<34} {page.median_ms:8.1f} ms median {page.p95_ms:8.1f} ms p95 "
-                    f"{page.queries:3d} queries  HTTP {page.http_status}"
+                    f"{page.name:<36} {page.median_ms:7.1f} ms median {page.p95_ms:7.1f} ms p95 "
+                    f"{page.cpu_median_ms:7.1f} ms cpu {page.queries:3d} queries  HTTP {page.http_status}"
                 )
             if options["keep"]:
                 self.stdout.write(f"kept: user {username!r} (set a password in the admin to sign in)")
