@@ -51,6 +51,7 @@ class Seeded:
     user: Any  # the customer whose pages are measured
     operator: Any  # a superuser, for the admin's pages
     account: ApiAccount  # the key holding the calls and images
+    password: str  # the user's, for timing a real sign-in
     calls: int
     images: int
 
@@ -58,6 +59,9 @@ class Seeded:
 def seed(*, username: str, calls: int, images: int, users: int, packages: int) -> Seeded:
     user_model = get_user_model()
     user, _ = user_model.objects.get_or_create(username=username)
+    password = secrets.token_urlsafe(12)
+    user.set_password(password)
+    user.save(update_fields=["password"])
     operator = user_model.objects.create_superuser(username=f"{username}-operator", email="", password=None)
     account = _account(user, "production", quota=calls * 2)
     _account(user, "staging", quota=1000)
@@ -65,7 +69,9 @@ def seed(*, username: str, calls: int, images: int, users: int, packages: int) -
     image_ids = _images(account, images)
     _packages(account, packages)
     _calls(account, calls, image_ids)
-    return Seeded(user=user, operator=operator, account=account, calls=calls, images=images)
+    return Seeded(
+        user=user, operator=operator, account=account, password=password, calls=calls, images=images
+    )
 
 
 def _account(user: Any, name: str, *, quota: int) -> ApiAccount:
