@@ -15,7 +15,9 @@ from django.core.management.base import CommandError
 from PIL import Image
 
 from accounts.models import ApiAccount, ApiCall
+from portal import urls as portal_urls
 from portal.management import benchmark_seed
+from portal.management.benchmark_pages import NOT_PAGES, label
 from resources.models import StoredImage
 from tests.storage import stored_files
 
@@ -51,6 +53,12 @@ def test_the_benchmark_times_every_page_and_ends_with_its_json() -> None:
         assert page["median_ms"] > 0 and page["p95_ms"] >= page["median_ms"] and page["queries"] > 0, name
     # One printed line a page, before the JSON.
     assert sum(1 for line in lines if " ms median " in line) == len(pages) + 1
+    # Every portal route is timed, or named as not timed (POST-only actions), never left out unsaid.
+    routes = {label(str(p.name)) for p in portal_urls.urlpatterns if p.name not in NOT_PAGES}
+    assert routes <= set(pages) | set(figures["untimed"])
+    assert not set(pages) & set(figures["untimed"])
+    assert "key rotate" in figures["untimed"]  # a POST-only action
+    assert any(line.startswith("not timed (no page to GET): ") for line in lines)
     assert ApiCall.objects.count() == 0 and StoredImage.objects.count() == 0
     assert ApiAccount.objects.count() == 0 and get_user_model().objects.count() == users_before
     assert stored_files() == []

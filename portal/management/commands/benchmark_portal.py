@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 from django.test import override_settings
 
-from portal.management.benchmark_pages import as_json, measure_all
+from portal.management.benchmark_pages import Measured, as_json, measure_all
 from portal.management.benchmark_seed import DAYS, seed
 
 
@@ -68,13 +68,16 @@ class Command(BaseCommand):
                 f"{calls} calls and {images} stored images for user {username!r} over {DAYS} days, "
                 f"created in {time.perf_counter() - started:.1f} s ({connection.vendor})"
             )
-            measured = []
-            for page in measure_all(seeded, repeat):
+            measured: list[Measured] = []
+            untimed: list[str] = []
+            for page in measure_all(seeded, repeat, untimed):
                 measured.append(page)
                 self.stdout.write(
                     f"{page.name:<36} {page.median_ms:7.1f} ms median {page.p95_ms:7.1f} ms p95 "
                     f"{page.cpu_median_ms:7.1f} ms cpu {page.queries:3d} queries  HTTP {page.http_status}"
                 )
+            if untimed:
+                self.stdout.write(f"not timed (no page to GET): {', '.join(untimed)}")
             if options["keep"]:
                 self.stdout.write(f"kept: user {username!r} (set a password in the admin to sign in)")
             else:
@@ -86,6 +89,7 @@ class Command(BaseCommand):
                 "repeat": repeat,
                 "database": connection.vendor,
                 "pages": as_json(measured),
+                "untimed": untimed,
             }
             self.stdout.write(json.dumps(summary, sort_keys=True))
 
