@@ -14,6 +14,7 @@ shared with other work it moves far less than the wall clock, so two runs can be
 from __future__ import annotations
 
 import math
+import re
 import statistics
 import time
 from collections.abc import Iterator
@@ -39,6 +40,10 @@ NOT_PAGES = {"login", "logout", "signup"}
 ARGUMENTS = ("request_id", "image_id", "api_id")
 # Real sign-ins timed: each hashes the password (Django's PBKDF2, about half a second of CPU).
 SIGN_INS = 3
+# The stored images list fetched with all its thumbnails this many times at most (each time a
+# hundred requests).
+LIST_ROUNDS = 5
+THUMBNAIL_SRC = re.compile(r"<img class='thumb small' src='([^']+)'")
 # Names the figures have had since the first version of the benchmark.
 LABELS = {"call_list": "calls, page 1"}
 
@@ -71,6 +76,7 @@ def measure_all(seeded: Seeded, repeat: int, untimed: list[str]) -> Iterator[Mea
     for name, url in admin_pages(seeded):
         yield measure(operator, name, url, repeat)
     yield distinct_thumbnails(operator, seeded, repeat)
+    yield list_with_thumbnails(operator, repeat)
 
 
 def cold_dashboards(seeded: Seeded, repeat: int) -> Iterator[Measured]:
@@ -165,6 +171,26 @@ def distinct_thumbnails(client: Client, seeded: Seeded, repeat: int) -> Measured
         for image in images
     ]
     return summarised("admin image thumbnails, each once", runs or [Run(0.0, 0.0, 0, 0)])
+
+
+def list_with_thumbnails(client: Client, repeat: int) -> Measured:
+    """The stored images list and every thumbnail it shows, fetched one after the other, as
+    a browser with an empty cache would: the server time of the whole page as a user sees it."""
+    url = reverse("admin:resources_storedimage_changelist")
+    runs = []
+    for _ in range(min(repeat, LIST_ROUNDS)):
+        page = timed(client, url)
+        html = client.get(url).content.decode()
+        shown = [timed(client, src.replace("&amp;", "&")) for src in THUMBNAIL_SRC.findall(html)]
+        runs.append(
+            Run(
+                page.wall_ms + sum(run.wall_ms for run in shown),
+                page.cpu_ms + sum(run.cpu_ms for run in shown),
+                page.queries + sum(run.queries for run in shown),
+                max([page.http_status, *(run.http_status for run in shown)]),
+            )
+        )
+    return summarised(f"admin stored images + {len(shown)} thumbnails", runs)
 
 
 def measure(client: Client, name: str, url: str, repeat: int) -> Measured:
