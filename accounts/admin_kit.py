@@ -6,12 +6,13 @@ A module of its own, not part of accounts.admin, so that importing the kit regis
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from datetime import date, datetime, time, timedelta
+from itertools import pairwise
+from typing import Any, Literal
 
 from django.contrib import admin
 from django.contrib.admin import helpers
-from django.db.models import QuerySet
+from django.db.models import Exists, Max, Min, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -169,3 +170,67 @@ class ExpiryFilter(admin.SimpleListFilter):
         if self.value() == "never":
             return queryset.filter(expires_at__isnull=True)
         return queryset
+
+
+# -- a date hierarchy that reads the index ----------------------------------------------
+
+# More periods than this (a decades-long history, by year) and Django's own query is used.
+_PROBED_PERIODS = 120
+
+
+class IndexedDatesQuerySet(QuerySet[Any]):
+    """datetimes() for the admin's date hierarchy without truncating every row's time.
+
+    Django answers `datetimes(field, "month")` with SELECT DISTINCT over a truncation of each
+    row's time: a full scan (on SQLite a Python function call per row; 130 ms for 10,000 calls).
+    Here the periods between the first and the last time are worked out in Python (local days,
+    months or years, DST included) and the database is asked, in one query, whether each holds
+    a row: one index range probe per period, whatever the number of rows.
+    """
+
+    def datetimes(
+        self,
+        field_name: str,
+        kind: Literal["year", "month", "week", "day", "hour", "minute", "second"],
+        order: Literal["ASC", "DESC"] = "ASC",
+        tzinfo: Any = None,
+    ) -> Any:
+        if kind not in ("year", "month", "day") or order != "ASC" or tzinfo is not None:
+            return super().datetimes(field_name, kind, order, tzinfo)
+        span = self.aggregate(first=Min(field_name), last=Max(field_name))
+        if span["first"] is None:
+            return []
+        starts = period_starts(timezone.localdate(span["first"]), timezone.localdate(span["last"]), kind)
+        if len(starts) > _PROBED_PERIODS + 1:
+            return super().datetimes(field_name, kind, order, tzinfo)
+        probes = {
+            f"p{index}": Exists(
+                self.order_by().filter(**{f"{field_name}__gte": start, f"{field_name}__lt": end})
+            )
+            for index, (start, end) in enumerate(pairwise(starts))
+        }
+        found = self.order_by().annotate(**probes).values(*probes).first() or {}
+        return [start for index, start in enumerate(starts[:-1]) if found.get(f"p{index}")]
+
+
+def period_starts(first: date, last: date, kind: str) -> list[datetime]:
+    """The aware local start of each day, month or year from `first`'s to `last`'s, and of the
+    one after: the bounds of the periods, as Django's truncation in the current time zone."""
+    if kind == "day":
+        days = [first + timedelta(days=n) for n in range((last - first).days + 2)]
+    elif kind == "month":
+        months = (last.year - first.year) * 12 + last.month - first.month + 2
+        index = first.year * 12 + first.month - 1
+        days = [date((index + n) // 12, (index + n) % 12 + 1, 1) for n in range(months)]
+    else:
+        days = [date(year, 1, 1) for year in range(first.year, last.year + 2)]
+    zone = timezone.get_current_timezone()
+    return [timezone.make_aware(datetime.combine(day, time.min), zone) for day in days]
+
+
+class IndexedDateHierarchy(admin.ModelAdmin):
+    """A ModelAdmin whose date hierarchy reads its index (IndexedDatesQuerySet)."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        queryset = super().get_queryset(request)
+        return IndexedDatesQuerySet(model=queryset.model, query=queryset.query.chain(), using=queryset.db)

@@ -120,7 +120,13 @@ class ApiCall(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["account", "-created_at"]),
+            # An account's calls newest first (the portal's list, in the order it shows them),
+            # carrying what the usage figures count and measure (status, latency): the
+            # dashboard, the account page and the call log's summary read this index alone,
+            # never the rows with their recorded bodies.
+            models.Index(
+                fields=["account", "-created_at", "id", "status", "latency_ms"], name="apicall_account_usage"
+            ),
             models.Index(fields=["endpoint", "-created_at"]),
             models.Index(fields=["status", "-created_at"]),
         ]

@@ -17,6 +17,7 @@ from django.utils.html import format_html
 
 from accounts.admin_kit import (
     AccountFilter,
+    IndexedDateHierarchy,
     SelectionFreeActions,
     account_admin_link,
     confirmation_page,
@@ -31,6 +32,9 @@ from resources.purge import Purged, expired_images, expired_packages, purge, sta
 # admin's CSS so that they stay sharp on high-density screens.
 LIST_THUMBNAIL = 160
 PAGE_THUMBNAIL = 640
+# The boxes templates/admin/base_site.html shows them in (img.thumb's max-width and
+# max-height): the <img> is given its size in the box, so the list does not jump as they load.
+SHOWN_SIDE = {LIST_THUMBNAIL: 120, PAGE_THUMBNAIL: 480}
 
 
 def describe(purged: Purged) -> str:
@@ -56,6 +60,8 @@ class PurgeAdmin(SelectionFreeActions):
 
     actions = ["purge_selected", "purge_expired"]
     selection_free_actions = ("purge_expired",)
+    # These grow with every API call: a filtered list counts its matches, not the whole table too.
+    show_full_result_count = False
     noun = "record"
     # Each admin names its rule from resources/purge.py: the records past retention now.
     expired: Callable[[], QuerySet[Any]]
@@ -120,7 +126,7 @@ class PurgeAdmin(SelectionFreeActions):
 
 
 @admin.register(StoredImage)
-class StoredImageAdmin(PurgeAdmin):
+class StoredImageAdmin(IndexedDateHierarchy, PurgeAdmin):
     list_display = [
         "thumbnail",
         "id",
@@ -158,7 +164,9 @@ class StoredImageAdmin(PurgeAdmin):
     def get_urls(self) -> list[URLPattern]:
         thumbnail = path(
             "<path:object_id>/thumbnail/",
-            self.admin_site.admin_view(self.thumbnail_view),
+            # cacheable: admin_view would otherwise mark it never-cache, and every visit to the
+            # list would fetch its hundred thumbnails again (thumbnail_response says how long).
+            self.admin_site.admin_view(self.thumbnail_view, cacheable=True),
             name="resources_storedimage_thumbnail",
         )
         # Before Django's own, whose "<object_id>/" would take the thumbnail's URL too.
@@ -205,13 +213,22 @@ class StoredImageAdmin(PurgeAdmin):
 def thumbnail_tag(image: StoredImage, size: int) -> str:
     url = reverse("admin:resources_storedimage_thumbnail", args=[image.pk])
     kind = "large" if size > LIST_THUMBNAIL else "small"
+    width, height = shown_size(image, SHOWN_SIDE[size])
     return format_html(
-        "<img class='thumb {}' src='{}?size={}' alt='Stored image {}' loading='lazy'>",
+        "<img class='thumb {}' src='{}?size={}' alt='Stored image {}' loading='lazy' width='{}' height='{}'>",
         kind,
         url,
         size,
         image.pk,
+        width,
+        height,
     )
+
+
+def shown_size(image: StoredImage, side: int) -> tuple[int, int]:
+    """The image's width and height shrunk (never enlarged) to fit a square of `side`."""
+    scale = min(1.0, side / max(image.width, image.height, 1))
+    return max(1, round(image.width * scale)), max(1, round(image.height * scale))
 
 
 def text_response(status: int, message: str) -> HttpResponse:
@@ -219,7 +236,7 @@ def text_response(status: int, message: str) -> HttpResponse:
 
 
 @admin.register(LivenessData)
-class LivenessDataAdmin(PurgeAdmin):
+class LivenessDataAdmin(IndexedDateHierarchy, PurgeAdmin):
     """Accepted liveness packages: stored sealed, so there is nothing to show but their facts."""
 
     list_display = ["id", "account_link", "challenge", "frames", "size", "source", "created_at"]

@@ -24,6 +24,10 @@ def preview_path(instance: StoredImage, filename: str) -> str:
     return f"images/{instance.id[:2]}/{instance.id}.preview.jpg"
 
 
+def thumbnail_path(instance: StoredImage, filename: str) -> str:
+    return f"images/{instance.id[:2]}/{instance.id}.thumbnail.jpg"
+
+
 class StoredImage(models.Model):
     SOURCES = (("file", "file upload"), ("url", "URL download"))
     EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "BMP": "bmp", "GIF": "gif", "TIFF": "tif"}
@@ -35,6 +39,9 @@ class StoredImage(models.Model):
     # never decodes it again (resources/thumbnails.py); made at the first thumbnail, deleted with
     # the row. Empty for images small enough to be their own preview, or not shown yet.
     preview_file = models.FileField(upload_to=preview_path, max_length=200, blank=True, editable=False)
+    # The list thumbnail (resources.thumbnails.DEFAULT_SIZE), made once with the first one
+    # shown and then served as it is: a page of thumbnails decodes nothing.
+    thumbnail_file = models.FileField(upload_to=thumbnail_path, max_length=200, blank=True, editable=False)
     sha256 = models.CharField(max_length=64)
     format = models.CharField(max_length=8)
     width = models.PositiveIntegerField()
@@ -45,6 +52,8 @@ class StoredImage(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # An account's newest first: the admin's list by account, the try-it pages' pickers.
+        indexes = [models.Index(fields=["account", "-created_at"])]
 
     def __str__(self) -> str:
         return self.id
@@ -97,6 +106,7 @@ class LivenessData(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "liveness data"
+        indexes = [models.Index(fields=["account", "-created_at"])]
 
     def __str__(self) -> str:
         return self.id

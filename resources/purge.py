@@ -15,7 +15,8 @@ Files without a row are swept too (`orphans_purge`): a call writes its file befo
 it inserts in the call's transaction, so a worker killed between the two (or a machine losing
 power) leaves a file that no row names and that no retention rule would ever reach. A file is
 named by the row whose id its name starts with, so an image's thumbnail preview
-(images/ab/<id>.preview.jpg) is kept while its image is, and swept once it is gone.
+(images/ab/<id>.preview.jpg) and its list thumbnail (<id>.thumbnail.jpg) are kept while its
+image is, and swept once it is gone.
 """
 
 from __future__ import annotations

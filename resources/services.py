@@ -58,18 +58,31 @@ def save_with_file(record: Stored, filename: str, data: bytes) -> Stored:
 
 
 def image_preview_store(*, image: StoredImage | CallImage, data: bytes, replacing: str = "") -> None:
-    """Stores `data` as the image's preview unless another request stored one first (the row
-    then names theirs: the row is updated only where it still names `replacing`) or the row
-    is gone; in both cases the file written here is deleted again, so none is left unnamed."""
-    name = image.preview_file.field.generate_filename(image, "preview.jpg")
-    name = image.preview_file.storage.save(name, ContentFile(data))
+    """Stores `data` as the image's preview (see image_derived_store)."""
+    image_derived_store(image=image, field="preview_file", data=data, replacing=replacing)
+
+
+def image_thumbnail_store(*, image: StoredImage, data: bytes, replacing: str = "") -> None:
+    """Stores `data` as the image's list thumbnail (see image_derived_store)."""
+    image_derived_store(image=image, field="thumbnail_file", data=data, replacing=replacing)
+
+
+def image_derived_store(
+    *, image: StoredImage | CallImage, field: str, data: bytes, replacing: str = ""
+) -> None:
+    """Stores `data` as the file in `field` (a preview or a thumbnail made from the image)
+    unless another request stored one first (the row then names theirs: the row is updated only
+    where it still names `replacing`) or the row is gone; in both cases the file written here is
+    deleted again, so none is left unnamed."""
+    file = getattr(image, field)
+    name = file.storage.save(file.field.generate_filename(image, f"{field}.jpg"), ContentFile(data))
     rows = type(image)._default_manager
-    taken = rows.filter(pk=image.pk, preview_file=replacing).update(preview_file=name)
+    taken = rows.filter(pk=image.pk, **{field: replacing}).update(**{field: name})
     if taken:
-        image.preview_file.name = name
-    elif not rows.filter(pk=image.pk, preview_file=name).exists():
+        file.name = name
+    elif not rows.filter(pk=image.pk, **{field: name}).exists():
         # (A storage that overwrites may have given both requests one name: then it is theirs.)
-        image.preview_file.storage.delete(name)
+        file.storage.delete(name)
 
 
 def image_find(*, account: ApiAccount, image_id: str) -> StoredImage | None:

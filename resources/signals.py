@@ -1,6 +1,6 @@
 """A stored file goes with its row, however the row is deleted (account deletion cascades,
-admin bulk delete, purge): stored images and call images with their previews, and liveness
-packages."""
+admin bulk delete, purge): stored images with their previews and thumbnails, call images with
+their previews, and liveness packages."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ def delete_file_with_row(
     sender: type, instance: StoredImage | LivenessData | CallImage, **kwargs: Any
 ) -> None:
     files = [instance.file]
-    if isinstance(instance, StoredImage | CallImage):
+    if isinstance(instance, StoredImage):
+        files += [instance.preview_file, instance.thumbnail_file]
+    elif isinstance(instance, CallImage):
         files.append(instance.preview_file)
     for file in files:
         if file.name:

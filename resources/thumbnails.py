@@ -8,6 +8,8 @@ thumbnail stores a preview (a JPEG of PREVIEW_SIDE px, the largest size offered)
 and every thumbnail after that is made from the preview. That first decode is bounded like
 any other (a 4000x3000 JPEG decodes at half scale); making the preview then rather than when
 the image is stored keeps its cost off the API calls, whose images are mostly never shown.
+The list thumbnail (DEFAULT_SIZE, the one pages show by the dozen) is kept as well, once made:
+a page of thumbnails is then a page of file reads, with no decode.
 
 They live with storage, so that the portal and the admin show stored images through
 thumbnail_response and neither needs the engine (only this module decodes).
@@ -24,7 +26,7 @@ from PIL import Image
 
 from faceengine import ImageTooLarge, UnreadableImage, decode
 from resources.models import CallImage, StoredImage
-from resources.services import image_preview_store
+from resources.services import image_preview_store, image_thumbnail_store
 
 SIZES = (160, 640, 1280)  # longest side; 1280 is what the try-it pages draw face boxes on
 DEFAULT_SIZE = 160
@@ -61,7 +63,21 @@ def thumbnail_size(raw: str | None) -> int:
 def thumbnail_of(image: Shown, size: int) -> bytes:
     """JPEG whose longest side is `size` (never enlarged). Raises OSError when the file is
     gone from storage and the engine's UnreadableImage / ImageTooLarge when it cannot be shown."""
+    if size == DEFAULT_SIZE and isinstance(image, StoredImage):  # a call's copy keeps none
+        return _list_thumbnail(image)
     return jpeg_thumbnail(_source(image), size)
+
+
+def _list_thumbnail(image: StoredImage) -> bytes:
+    """The kept list thumbnail, made now if it has none yet (or its file is gone)."""
+    if image.thumbnail_file.name:
+        try:
+            return _read(image.thumbnail_file)
+        except OSError:
+            pass  # deleted behind the row's back: made again below
+    data = jpeg_thumbnail(_source(image), DEFAULT_SIZE)
+    image_thumbnail_store(image=image, data=data, replacing=image.thumbnail_file.name or "")
+    return data
 
 
 def thumbnail_response(image: Shown, size: int, *, max_age: int) -> HttpResponse:

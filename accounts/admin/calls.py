@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -15,7 +16,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from accounts.admin_kit import AccountFilter, CallAccountFilter, account_admin_link
+from accounts.admin_kit import AccountFilter, CallAccountFilter, IndexedDateHierarchy, account_admin_link
 from accounts.models import ApiCall
 from accounts.selectors import AccountCalls, accounts_by_id, busiest_accounts, latency_percentile
 from resources.selectors import retained_image_ids
@@ -24,8 +25,15 @@ from resources.selectors import retained_image_ids
 _SHOWN_CHARS = 20_000
 
 
+# What the log's lines never show: a call's recorded request and body (kilobytes each).
+_NOT_LISTED = ("request_params", "response_body", "image_ids")
+
+
 class CallLogChangeList(ChangeList):
     """The call log's list, with its busiest accounts over the same filters."""
+
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[ApiCall]:
+        return super().get_queryset(request, exclude_parameters).defer(*_NOT_LISTED)
 
     @cached_property
     def busiest_accounts(self) -> dict[str, Any]:
@@ -70,7 +78,7 @@ SUMMARY_FIELDS = (
 
 
 @admin.register(ApiCall)
-class ApiCallAdmin(admin.ModelAdmin):
+class ApiCallAdmin(IndexedDateHierarchy):
     """The call log: read-only, since it is what quotas and support questions rest on. Only
     superusers may delete from it (say, to honour an erasure request); no one edits it."""
 

@@ -213,7 +213,7 @@ def test_the_history_needs_sign_in(client: Client) -> None:
 def test_the_benchmark_prints_figures_per_page_and_leaves_nothing_behind() -> None:
     users_before = get_user_model().objects.count()
     out = StringIO()
-    call_command("benchmark_portal", calls=300, repeat=2, stdout=out)
+    call_command("benchmark_portal", calls=300, images=10, users=3, packages=2, repeat=2, stdout=out)
     text = out.getvalue()
     print(text)
     for name in ("dashboard", "calls, page 1", "calls, filtered", "calls, deep page", "call detail"):

@@ -245,7 +245,8 @@ def test_a_large_image_is_decoded_once_for_its_preview_then_never_again(
     for size in ("160", "640", "1280", "640"):
         response = thumbnail(client, image.id, size)
         assert response.status_code == 200 and max(decoded(response).size) == int(size)
-    assert spy.sides() == [thumbnails.PREVIEW_SIDE] * 4, "only the preview was decoded"
+    # The 160 px one is the kept list thumbnail, made by the first request: no decode at all.
+    assert spy.sides() == [thumbnails.PREVIEW_SIDE] * 3, "only the preview was decoded"
     assert _looks_alike(decoded(response), pixels("grace_hopper"))
 
 
@@ -267,9 +268,9 @@ def test_a_preview_gone_from_storage_is_made_again(client: Client, alice: tuple[
     assert thumbnail(client, image.id).status_code == 200
     image.refresh_from_db()
     image.preview_file.storage.delete(str(image.preview_file.name))
-    assert thumbnail(client, image.id).status_code == 200
+    assert thumbnail(client, image.id, "640").status_code == 200  # 160 px is kept apart
     image.refresh_from_db()
-    assert exists(image.preview_file.name) and len(stored_files()) == 2
+    assert exists(image.preview_file.name) and len(stored_files()) == 3
 
 
 @pytest.mark.django_db
@@ -292,7 +293,8 @@ def with_preview(client: Client, account: ApiAccount) -> StoredImage:
     client.force_login(account.user)
     assert thumbnail(client, image.id).status_code == 200
     image.refresh_from_db()
-    assert image.preview_file.name and len(stored_files()) == 2
+    # The image, its preview and its kept list thumbnail.
+    assert image.preview_file.name and image.thumbnail_file.name and len(stored_files()) == 3
     return image
 
 
@@ -328,7 +330,11 @@ def test_a_preview_whose_row_is_gone_is_swept_as_an_orphan(
     image = with_preview(client, account)
     StoredImage.objects.filter(pk=image.pk)._raw_delete(StoredImage.objects.db)  # no signal: as a crash
     later = timezone.now() + timedelta(minutes=11)
-    assert set(orphan_files(now=later)) == {image.file.name, image.preview_file.name}
+    assert set(orphan_files(now=later)) == {
+        image.file.name,
+        image.preview_file.name,
+        image.thumbnail_file.name,
+    }
 
 
 @pytest.mark.django_db
