@@ -208,6 +208,14 @@ FACEPORTAL_FACESET_MAX_FACES = int(env_str("FACEPORTAL_FACESET_MAX_FACES", "1000
 FACEPORTAL_FACESET_CACHE_FACES = int(env_str("FACEPORTAL_FACESET_CACHE_FACES", "2000000"))
 
 # -- Portal ------------------------------------------------------------------------
+# Portal passwords (sign-up, password change; not the operator's createsuperuser, which asks
+# itself): Django's four checks, at least 10 characters.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
 LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "portal:dashboard"
 LOGOUT_REDIRECT_URL = "portal:login"

@@ -129,3 +129,21 @@ def test_open_sign_up_creates_a_signed_in_user(client: Client, settings: Any) ->
     assert response.status_code == 302 and response["Location"] == reverse("portal:dashboard")
     created = get_user_model().objects.get(username="grace")
     assert not created.is_staff and str(created.pk) == client.session["_auth_user_id"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [
+        ("x7", "too short"),
+        ("password123", "too common"),
+        ("8675309241", "entirely numeric"),
+        ("grace-grace1", "too similar"),
+    ],
+)
+def test_sign_up_refuses_weak_passwords(client: Client, settings: Any, password: str, why: str) -> None:
+    settings.FACEPORTAL_SIGNUP = True
+    form = {"username": "grace-grace", "password1": password, "password2": password}
+    response = client.post(reverse("portal:signup"), form)
+    assert response.status_code == 200 and why in response.content.decode()
+    assert not get_user_model().objects.filter(username="grace-grace").exists()
