@@ -8,14 +8,11 @@ from xml.etree import ElementTree
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import BadRequest, PermissionDenied
-from django.http import HttpRequest, HttpResponse
 from django.template import TemplateDoesNotExist
 from django.test import Client
-from django.urls import path
 
 from faceportal import errors
-from faceportal import urls as site_urls
+from tests.faceportal import broken_urls
 
 
 def test_the_home_page_links_the_capture_page_the_docs_and_the_sign_in(client: Client) -> None:
@@ -45,30 +42,7 @@ def test_the_capture_page_renders_without_inline_scripts(client: Client) -> None
 # -- error pages (faceportal/errors.py) -------------------------------------------------------
 
 
-def raises_bad_request(request: HttpRequest) -> HttpResponse:
-    raise BadRequest("a malformed form")
-
-
-def raises_permission_denied(request: HttpRequest) -> HttpResponse:
-    raise PermissionDenied("Only the operator may open this page.")
-
-
-def raises_an_error(request: HttpRequest) -> HttpResponse:
-    raise RuntimeError("a bug in a view")
-
-
-# The site's own URLs and error handlers (imported, so that their wiring is what is tested),
-# with views that fail in each way; a test opts in with @pytest.mark.urls(__name__).
-urlpatterns = [
-    path("broken/400/", raises_bad_request),
-    path("broken/403/", raises_permission_denied),
-    path("broken/500/", raises_an_error),
-    *site_urls.urlpatterns,
-]
-handler400 = site_urls.handler400
-handler403 = site_urls.handler403
-handler404 = site_urls.handler404
-handler500 = site_urls.handler500
+BROKEN = "tests.faceportal.broken_urls"
 
 
 def assert_branded(response: Any, status: int, heading: str) -> str:
@@ -105,29 +79,29 @@ def test_sign_up_when_closed_says_so_on_the_branded_404(client: Client, settings
     assert "Sign-up is closed: ask the operator for an account." in page
 
 
-@pytest.mark.urls(__name__)
+@pytest.mark.urls(BROKEN)
 @pytest.mark.django_db
 def test_a_refusal_answers_the_branded_403_with_its_reason(client: Client) -> None:
     page = assert_branded(client.get("/broken/403/"), 403, "Not allowed")
-    assert "Only the operator may open this page." in page
+    assert broken_urls.FORBIDDEN_REASON in page
 
 
-@pytest.mark.urls(__name__)
+@pytest.mark.urls(BROKEN)
 def test_a_bad_request_answers_the_branded_400(client: Client) -> None:
     page = assert_branded(client.get("/broken/400/"), 400, "Bad request")
     assert "a malformed form" not in page  # the exception's text is for the log
 
 
-@pytest.mark.urls(__name__)
+@pytest.mark.urls(BROKEN)
 def test_a_failing_view_answers_the_branded_500_without_the_database(settings: Any) -> None:
     """Not marked django_db: the page would fail the test if it touched the database."""
     settings.DEBUG = False
     client = Client(raise_request_exception=False)
     page = assert_branded(client.get("/broken/500/"), 500, "Server error")
-    assert "a bug in a view" not in page and "Traceback" not in page
+    assert broken_urls.BUG not in page and "Traceback" not in page
 
 
-@pytest.mark.urls(__name__)
+@pytest.mark.urls(BROKEN)
 def test_the_500_page_falls_back_to_plain_text_when_its_template_fails(
     settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

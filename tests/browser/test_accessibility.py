@@ -1,0 +1,209 @@
+"""axe-core and the page width on every page, in headless Chromium at a laptop's and a phone's
+size: every page of the portal (read from its URL conf, so that a new page is checked without
+being listed here), the home page, the API docs, the error pages and the admin's pages. A page
+fails on any violation axe calls serious or critical, and on being wider than the viewport
+(which makes a phone scroll sideways); every page's screenshot is kept to be looked at."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.urls import URLPattern, reverse
+
+from accounts.models import ApiAccount, ApiCall
+from accounts.services import account_create
+from portal import urls as portal_urls
+from resources.models import StoredImage
+from resources.services import image_store
+from tests.browser.conftest import PASSWORD, Browsing
+from tests.browser.helpers import (
+    BLOCKING_IMPACTS,
+    axe_source,
+    axe_violations,
+    describe_violation,
+    page_width,
+)
+from tests.conftest import encode, pixels
+
+SIZES = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
+# The portal's URLs that are no page to look at: posted forms and an image.
+NOT_PAGES = {"logout", "key_create", "key_rotate", "image_thumbnail"}
+# Opened signed out (signed in, they send the user to the dashboard).
+SIGNED_OUT = {"login", "signup"}
+OPERATOR = "operator"  # staff, with an API key of their own, some calls and a stored image
+REQUEST_ID = "TID0123456789abcdef0123456789abcdef"
+
+
+@dataclass
+class Data:
+    account: ApiAccount
+    image: StoredImage
+    call: ApiCall
+
+
+@dataclass
+class Findings:
+    """What the pages got wrong, all of it, so that one run shows every page's problems."""
+
+    source: str
+    size: str
+    problems: list[str] = field(default_factory=list)
+    seen: list[str] = field(default_factory=list)
+
+    def check(
+        self, browsing: Browsing, label: str, path: str, status: int = 200, ready: str | None = None
+    ) -> None:
+        response = browsing.page.goto(f"{browsing.base_url}{path}")
+        if response.status != status:  # a page that is not what it should be is no finding of axe's
+            self.problems.append(f"{label} ({path}): answered {response.status}, not {status}")
+        self.check_current(browsing, label, ready)
+
+    def check_current(self, browsing: Browsing, label: str, ready: str | None = None) -> None:
+        """The page as it is now (after a navigation, or a form posted)."""
+        page = browsing.page
+        page.wait_for_load_state("networkidle")
+        if ready:
+            page.wait_for_selector(ready)
+        self.seen.append(label)
+        browsing.shot(f"a11y-{self.size}-{label}")
+        where = f"{label} ({page.url.removeprefix(browsing.base_url)})"
+        width, viewport = page_width(page), SIZES[self.size]["width"]
+        if width > viewport:
+            self.problems.append(f"{where}: {width} px wide in a {viewport} px viewport")
+        for violation in axe_violations(page, self.source):
+            if violation["impact"] in BLOCKING_IMPACTS:
+                self.problems.append(f"{where}: {describe_violation(violation)}")
+
+    def assert_clean(self) -> None:
+        if self.problems:  # the report alone: pytest's repr of this object would bury it
+            report = "\n".join(self.problems)
+            pytest.fail(f"at {self.size} size, on {len(self.seen)} pages:\n{report}", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def axe() -> str:
+    return axe_source()
+
+
+@pytest.fixture
+def data(settings: Any, tmp_path: Path) -> Data:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.FACEPORTAL_SIGNUP = True
+    cache.clear()
+    get_user_model().objects.create_superuser(OPERATOR, "operator@example.com", PASSWORD)
+    account, _ = account_create(username=OPERATOR, name="production")
+    photo = encode(pixels("grace_hopper"))
+    image = image_store(account=account, data=photo, format="JPEG", width=600, height=600, source="file")
+    call = ApiCall.objects.create(
+        account=account,
+        endpoint="detect",
+        request_id=REQUEST_ID,
+        status="OK",
+        http_status=200,
+        latency_ms=84.0,
+        image_ids=[image.id],
+        request_params={"return_landmark": "1"},
+        response_body='{"status": "OK"}',
+    )
+    return Data(account, image, call)
+
+
+@pytest.fixture(params=list(SIZES))
+def findings(request: pytest.FixtureRequest, browsing: Browsing, axe: str) -> Findings:
+    browsing.page.set_viewport_size(SIZES[request.param])
+    return Findings(source=axe, size=request.param)
+
+
+def portal_pages(data: Data) -> dict[str, str]:
+    """Every page of the portal's URL conf, its parameters filled from the test's data: a new
+    parameter fails here until it is given a value."""
+    samples = {"request_id": data.call.request_id, "api_id": data.account.api_id, "image_id": data.image.id}
+    pages = {}
+    for pattern in portal_urls.urlpatterns:
+        assert isinstance(pattern, URLPattern) and pattern.name
+        if pattern.name in NOT_PAGES:
+            continue
+        kwargs = {name: samples[name] for name in pattern.pattern.converters}
+        pages[pattern.name] = reverse(f"portal:{pattern.name}", kwargs=kwargs)
+    return pages
+
+
+def sign_in(browsing: Browsing) -> None:
+    browsing.sign_in(OPERATOR)
+
+
+def test_axe_finds_what_it_should(browsing: Browsing, axe: str) -> None:
+    """The check can fail: a page with an unlabelled field and an image without text."""
+    browsing.page.set_content('<html lang="en"><main><img src="x.png"><input type="text"></main></html>')
+    found = {violation["id"]: violation["impact"] for violation in axe_violations(browsing.page, axe)}
+    assert found["image-alt"] == "critical" and found["label"] == "critical"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_portal_page_passes_axe_and_fits(browsing: Browsing, findings: Findings, data: Data) -> None:
+    pages = portal_pages(data)
+    for name in SIGNED_OUT:
+        findings.check(browsing, name, pages.pop(name))
+    sign_in(browsing)
+    for name, path in pages.items():
+        findings.check(browsing, name, path)
+    findings.check(browsing, "unknown-call-404", "/portal/calls/no-such-call/", 404)
+    findings.assert_clean()
+
+
+def test_the_portal_url_conf_has_no_page_the_check_above_cannot_open() -> None:
+    """Each named URL is either a page (checked above) or listed in NOT_PAGES because it is a
+    posted form or an image; a stale entry in NOT_PAGES fails too."""
+    names = {pattern.name for pattern in portal_urls.urlpatterns if isinstance(pattern, URLPattern)}
+    assert names >= NOT_PAGES
+    assert names - NOT_PAGES >= SIGNED_OUT
+
+
+@pytest.mark.urls("tests.faceportal.broken_urls")
+@pytest.mark.django_db(transaction=True)
+def test_the_public_pages_and_the_error_pages_pass_axe_and_fit(
+    browsing: Browsing, findings: Findings, data: Data, settings: Any
+) -> None:
+    findings.check(browsing, "home", "/")
+    findings.check(browsing, "docs", "/docs/", ready="#swagger-ui .opblock")
+    findings.check(browsing, "error-404", "/no/such/page/", 404)
+    findings.check(browsing, "error-400", "/broken/400/", 400)
+    findings.check(browsing, "error-500", "/broken/500/", 500)
+    settings.FACEPORTAL_SIGNUP = False
+    findings.check(browsing, "signup-closed-404", "/portal/signup/", 404)
+    sign_in(browsing)
+    findings.check(browsing, "home-signed-in", "/")
+    findings.check(browsing, "error-403", "/broken/403/", 403)
+    findings.check(browsing, "error-404-signed-in", "/no/such/page/", 404)
+    findings.assert_clean()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_admin_pages_pass_axe_and_fit(browsing: Browsing, findings: Findings, data: Data) -> None:
+    sign_in(browsing)
+    account_list = reverse("admin:accounts_apiaccount_changelist")
+    findings.check(browsing, "admin-index", reverse("admin:index"))
+    findings.check(browsing, "admin-accounts", account_list)
+    findings.check(
+        browsing, "admin-account-change", reverse("admin:accounts_apiaccount_change", args=[data.account.pk])
+    )
+    user = get_user_model().objects.get(username=OPERATOR)
+    findings.check(browsing, "admin-user-change", reverse("admin:auth_user_change", args=[user.pk]))
+    findings.check(browsing, "admin-stored-images", reverse("admin:resources_storedimage_changelist"))
+    findings.check(browsing, "admin-call-log", reverse("admin:accounts_apicall_changelist"))
+    findings.check(browsing, "admin-call", reverse("admin:accounts_apicall_change", args=[data.call.pk]))
+
+    # The confirmation of an irreversible action: one account ticked, the action chosen, Go.
+    browsing.go(account_list)
+    page = browsing.page
+    page.locator("input[name=_selected_action]").first.check()
+    page.locator("select[name=action]").select_option("rotate_secret")
+    page.get_by_role("button", name="Go").click()
+    page.wait_for_selector("text=No, take me back")
+    findings.check_current(browsing, "admin-confirm-action")
+    findings.assert_clean()
