@@ -171,6 +171,10 @@ def test_the_public_pages_and_the_error_pages_pass_axe_and_fit(
 ) -> None:
     findings.check(browsing, "home", "/")
     findings.check(browsing, "docs", "/docs/", ready="#swagger-ui .opblock")
+    # One operation opened, with its "Try it out" form (fields that Swagger UI draws unlabelled).
+    browsing.page.locator(".opblock-summary-control").first.click()
+    browsing.page.get_by_role("button", name="Try it out").first.click()
+    findings.check_current(browsing, "docs-try-it-out", ready="#swagger-ui .btn.execute")
     findings.check(browsing, "error-404", "/no/such/page/", 404)
     findings.check(browsing, "error-400", "/broken/400/", 400)
     findings.check(browsing, "error-500", "/broken/500/", 500)
