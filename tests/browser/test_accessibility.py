@@ -6,6 +6,7 @@ fails on any violation axe calls serious or critical, and on being wider than th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,3 +212,66 @@ def test_the_admin_pages_pass_axe_and_fit(browsing: Browsing, findings: Findings
     page.wait_for_selector("text=No, take me back")
     findings.check_current(browsing, "admin-confirm-action")
     findings.assert_clean()
+
+
+# -- the focus ring ---------------------------------------------------------------------------
+
+# The focused element's ring, and the colour it is drawn on: the first opaque background among
+# its ancestors (the ring is drawn outside the element, offset from it).
+FOCUS_RING = """() => {
+  const element = document.activeElement;
+  // Not :focus itself: the focus is on a part the browser draws and rings (a date's calendar).
+  if (!element || element === document.body || !element.matches(":focus")) return null;
+  const style = getComputedStyle(element);
+  let around = element.parentElement, background = "rgb(255, 255, 255)";
+  for (; around; around = around.parentElement) {
+    const colour = getComputedStyle(around).backgroundColor;
+    if (!/rgba\\(.*, 0\\)$/.test(colour) && colour !== "transparent") { background = colour; break; }
+  }
+  const name = element.tagName.toLowerCase() + (element.id ? "#" + element.id : "");
+  return {name: name + " " + (element.textContent || "").trim().slice(0, 30), style: style.outlineStyle,
+          width: parseFloat(style.outlineWidth), colour: style.outlineColor, background};
+}"""
+TABS = 30  # keyboard steps through each page, from its top
+
+
+def luminance(colour: str) -> float:
+    channels = [int(part) / 255 for part in re.findall(r"\d+", colour)[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(one: str, two: str) -> float:
+    light, dark = sorted((luminance(one), luminance(two)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_contrast_is_measured_as_wcag_does() -> None:
+    assert round(contrast("rgb(255, 255, 255)", "rgb(0, 0, 0)"), 1) == 21.0
+    assert round(contrast("rgb(156, 192, 245)", "rgb(255, 255, 255)"), 2) == 1.86  # the old ring
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_focus_ring_stands_out_by_3_to_1_wherever_the_keyboard_goes(
+    browsing: Browsing, data: Data
+) -> None:
+    sign_in(browsing)
+    weak = []
+    seen = 0
+    for path in ("/portal/", "/portal/calls/", "/portal/try/detect/", "/", "/admin/", "/liveness/capture/"):
+        browsing.go(path)
+        browsing.page.wait_for_load_state("networkidle")
+        for _ in range(TABS):
+            browsing.page.keyboard.press("Tab")
+            ring = browsing.page.evaluate(FOCUS_RING)
+            if ring is None:
+                continue
+            seen += 1
+            ratio = contrast(ring["colour"], ring["background"])
+            if ring["style"] == "none" or ring["width"] < 2 or ratio < 3:
+                weak.append(
+                    f"{path} {ring['name']}: {ring['style']} {ring['width']}px {ring['colour']}"
+                    f" on {ring['background']} ({ratio:.2f}:1)"
+                )
+    assert seen > 50, f"only {seen} elements took the focus"
+    assert not weak, "\n".join(weak)
