@@ -32,7 +32,7 @@ def shown_reason(exception: Exception | None) -> str:
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    context = {"title": "Page not found", "reason": shown_reason(exception), "path": request.path}
+    context = {"title": "Page not found", "reason": shown_reason(exception)}
     return render(request, "errors/404.html", context, status=404)
 
 
