@@ -1,6 +1,8 @@
 """axe-core and the page width on every page, in headless Chromium at a laptop's and a phone's
 size: every page of the portal (read from its URL conf, so that a new page is checked without
-being listed here), the home page, the API docs, the error pages and the admin's pages. A page
+being listed here), the home page, the API docs, the error pages and the admin's pages (every
+registered model's list, read from the admin site, and the add, change and confirmation pages);
+and the focus ring, wherever the keyboard goes. A page
 fails on any violation axe calls serious or critical, and on being wider than the viewport
 (which makes a phone scroll sideways); every page's screenshot is kept to be looked at."""
 
@@ -12,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.db.models import Model
 from django.urls import URLPattern, reverse
 
 from accounts.models import ApiAccount, ApiCall
@@ -188,23 +192,28 @@ def test_the_public_pages_and_the_error_pages_pass_axe_and_fit(
     findings.assert_clean()
 
 
+def admin_url(model: type[Model], view: str, *args: Any) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_admin_pages_pass_axe_and_fit(browsing: Browsing, findings: Findings, data: Data) -> None:
+    """The index, every registered model's list (read from the admin site, so that a new one is
+    checked), the add and change pages of the test's rows, and an action's confirmation."""
     sign_in(browsing)
-    account_list = reverse("admin:accounts_apiaccount_changelist")
     findings.check(browsing, "admin-index", reverse("admin:index"))
-    findings.check(browsing, "admin-accounts", account_list)
-    findings.check(
-        browsing, "admin-account-change", reverse("admin:accounts_apiaccount_change", args=[data.account.pk])
-    )
+    for model in admin.site._registry:
+        findings.check(browsing, f"admin-{model._meta.model_name}-list", admin_url(model, "changelist"))
     user = get_user_model().objects.get(username=OPERATOR)
-    findings.check(browsing, "admin-user-change", reverse("admin:auth_user_change", args=[user.pk]))
-    findings.check(browsing, "admin-stored-images", reverse("admin:resources_storedimage_changelist"))
-    findings.check(browsing, "admin-call-log", reverse("admin:accounts_apicall_changelist"))
-    findings.check(browsing, "admin-call", reverse("admin:accounts_apicall_change", args=[data.call.pk]))
+    for row in (data.account, user, data.call, data.image):
+        findings.check(
+            browsing, f"admin-{row._meta.model_name}-change", admin_url(type(row), "change", row.pk)
+        )
+    for model in (ApiAccount, get_user_model()):
+        findings.check(browsing, f"admin-{model._meta.model_name}-add", admin_url(model, "add"))
 
     # The confirmation of an irreversible action: one account ticked, the action chosen, Go.
-    browsing.go(account_list)
+    browsing.go(admin_url(ApiAccount, "changelist"))
     page = browsing.page
     page.locator("input[name=_selected_action]").first.check()
     page.locator("select[name=action]").select_option("rotate_secret")
