@@ -1,10 +1,10 @@
 """axe-core and the page width on every page, in headless Chromium at a laptop's and a phone's
 size: every page of the portal (read from its URL conf, so that a new page is checked without
 being listed here), the home page, the API docs, the error pages and the admin's pages (every
-registered model's list, read from the admin site, and the add, change and confirmation pages);
-and the focus ring, wherever the keyboard goes. A page
-fails on any violation axe calls serious or critical, and on being wider than the viewport
-(which makes a phone scroll sideways); every page's screenshot is kept to be looked at."""
+registered model's list, read from the admin site, and the add, change and confirmation pages).
+A page fails on any violation axe calls serious or critical, and on being wider than the
+viewport (which makes a phone scroll sideways); every page's screenshot is kept to be looked
+at. And the focus ring, wherever the keyboard goes, stands out by 3:1."""
 
 from __future__ import annotations
 
