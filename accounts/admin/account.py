@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts import services
+from accounts.admin.labels import NamedBoxes
 from accounts.admin_kit import ExpiryFilter, confirmation_page, confirmed, filtered_url, plural
 from accounts.models import ApiAccount, ApiCall, Endpoint, all_endpoints
 from accounts.selectors import Usage, account_report, usage_by_account
@@ -64,7 +65,7 @@ class ApiAccountForm(forms.ModelForm):
 
 
 @admin.register(ApiAccount)
-class ApiAccountAdmin(admin.ModelAdmin):
+class ApiAccountAdmin(NamedBoxes, admin.ModelAdmin):
     form = ApiAccountForm
     list_display = [
         "name",

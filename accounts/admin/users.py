@@ -10,10 +10,11 @@ from django.contrib.auth.admin import UserAdmin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from accounts.admin.labels import NamedBoxes
 from accounts.models import ApiAccount
 
 
-class ApiAccountInline(admin.TabularInline):
+class ApiAccountInline(NamedBoxes, admin.TabularInline):
     """A user's accounts, their limits editable in place. New accounts are added on the
     account's own page (linked under the table), the one place that makes secrets."""
 
@@ -44,7 +45,7 @@ admin.site.unregister(User)  # registered by django.contrib.auth.admin, imported
 
 
 @admin.register(User)
-class FacePortalUserAdmin(UserAdmin):
+class FacePortalUserAdmin(NamedBoxes, UserAdmin):
     inlines = [ApiAccountInline]
     list_display = ["username", "email", "first_name", "last_name", "is_staff", "api_account_count"]
 

@@ -166,3 +166,45 @@ def fits_the_width(page: Any) -> None:
     """No page wider than its viewport, whatever the viewport is now."""
     width = page.viewport_size["width"]
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+# -- axe-core (tests/browser/test_accessibility.py) -------------------------------------------
+
+AXE_SCRIPT = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+# What fails a page: what axe calls serious or critical (minor and moderate are printed only).
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+def axe_source() -> str:
+    """axe-core as package.json pins it, installed into node_modules by scripts/install."""
+    if not AXE_SCRIPT.is_file():
+        raise AssertionError(
+            f"{AXE_SCRIPT} is missing: run scripts/install (it runs `npm ci`, which installs"
+            " axe-core as package-lock.json pins it)"
+        )
+    return AXE_SCRIPT.read_text(encoding="utf-8")
+
+
+def axe_violations(page: Any, source: str) -> list[dict[str, Any]]:
+    """axe's violations on the page as it is now, with every rule it runs by default. It is
+    evaluated through the browser's debugging protocol, so the page's own Content-Security-Policy
+    does not stop it."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(source)
+    result = page.evaluate("async () => await window.axe.run(document, {resultTypes: ['violations']})")
+    return list(result["violations"])
+
+
+def describe_violation(violation: dict[str, Any], nodes: int = 4) -> str:
+    """One violation in a few lines: rule, impact, what it means and where, with axe's summary."""
+    lines = [f"{violation['id']} ({violation['impact']}): {violation['help']}"]
+    for node in violation["nodes"][:nodes]:
+        summary = " ".join(str(node.get("failureSummary", "")).split())
+        lines.append(f"    at {' '.join(map(str, node['target']))}: {summary[:300]}")
+    if len(violation["nodes"]) > nodes:
+        lines.append(f"    ... and {len(violation['nodes']) - nodes} more")
+    return "\n".join(lines)
+
+
+def page_width(page: Any) -> int:
+    return int(page.evaluate("document.documentElement.scrollWidth"))
