@@ -30,14 +30,17 @@ from django.urls import URLPattern, reverse
 from django.utils import timezone
 
 from accounts.models import ApiCall
+from facesets.models import EnrolledFace
 from portal import urls as portal_urls
 from portal.management.benchmark_seed import Seeded
-from resources.models import StoredImage
+from resources.models import CallImage, StoredImage
 
 # Pages that are no page of a signed-in user (or that would sign them out).
 NOT_PAGES = {"login", "logout", "signup"}
 # What the portal's routes take, and the value each is timed with.
-ARGUMENTS = ("request_id", "image_id", "api_id")
+ARGUMENTS = ("request_id", "image_id", "api_id", "set_id", "face_id")
+# Routes whose page needs a query string to be one (the stored-image picker names its key).
+QUERIES = {"try_stored_images": "api_id"}
 # Real sign-ins timed: each hashes the password (Django's PBKDF2, about half a second of CPU).
 SIGN_INS = 3
 # The stored images list fetched with all its thumbnails this many times at most (each time a
@@ -100,11 +103,17 @@ def portal_pages(seeded: Seeded, untimed: list[str]) -> list[tuple[str, str]]:
     calls = ApiCall.objects.filter(account=seeded.account)
     sample = calls.exclude(image_ids=[]).order_by("-created_at").first() or calls.first()
     image = StoredImage.objects.filter(account=seeded.account).first()
+    copy = CallImage.objects.filter(account=seeded.account).first()
+    face = EnrolledFace.objects.filter(face_set__account=seeded.account).order_by("pk").first()
     values = {
-        "request_id": sample.request_id if sample else "none",
+        "request_id": copy.request_id if copy else sample.request_id if sample else "none",
         "image_id": image.id if image else "none",
         "api_id": seeded.account.api_id,
+        "set_id": str(face.face_set_id) if face else "0",
+        "face_id": str(face.pk) if face else "0",
     }
+    # A call's retained copy has an id of its own, not a stored image's.
+    per_route = {"call_image_thumbnail": {"image_id": copy.id if copy else "none"}}
     pages = []
     for pattern in portal_urls.urlpatterns:
         if not isinstance(pattern, URLPattern) or pattern.name in NOT_PAGES:
@@ -113,7 +122,10 @@ def portal_pages(seeded: Seeded, untimed: list[str]) -> list[tuple[str, str]]:
         if any(name not in ARGUMENTS for name in names):
             untimed.append(label(str(pattern.name)))
             continue
-        url = reverse(f"portal:{pattern.name}", kwargs={name: values[name] for name in names})
+        given = {**values, **per_route.get(str(pattern.name), {})}
+        url = reverse(f"portal:{pattern.name}", kwargs={name: given[name] for name in names})
+        if pattern.name in QUERIES:
+            url += f"?{QUERIES[pattern.name]}={given[QUERIES[pattern.name]]}"
         pages.append((label(str(pattern.name)), url))
     call_list = reverse("portal:call_list")
     since = (timezone.localdate() - timedelta(days=7)).isoformat()

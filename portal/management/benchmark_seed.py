@@ -30,8 +30,9 @@ from PIL import Image
 from accounts.models import ApiAccount, ApiCall
 from accounts.services import secret_assign
 from faceportal.endpoints import ENDPOINTS as REGISTRY
+from facesets.models import EnrolledFace, FaceSet
 from resources import thumbnails
-from resources.models import LivenessChallenge, LivenessData, StoredImage
+from resources.models import CallImage, LivenessChallenge, LivenessData, StoredImage
 
 ENDPOINTS = tuple(endpoint.name for endpoint in REGISTRY)
 # Roughly what a real history holds: mostly successes, a spread of the common refusals.
@@ -44,6 +45,8 @@ DAYS = 30
 # Longest sides of the stored images: mostly phone-camera sizes, some above the preview side.
 IMAGE_SIDES = (240, 320, 480, 512, 640, 720, 800, 960, 1024, 1200, 1600, 2000)
 BATCH = 1000
+# Faces of the seeded face set (its page shows 48 a page, each with a crop).
+FACES = 500
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ def seed(*, username: str, calls: int, images: int, users: int, packages: int) -
     image_ids = _images(account, images)
     _packages(account, packages)
     _calls(account, calls, image_ids)
+    _call_image(account)
+    _face_set(account, image_ids, FACES)
     return Seeded(
         user=user, operator=operator, account=account, password=password, calls=calls, images=images
     )
@@ -230,3 +235,50 @@ def _calls(account: ApiAccount, count: int, image_ids: list[str]) -> None:
             )
         )
     ApiCall.objects.bulk_create(rows, batch_size=BATCH)
+
+
+def _call_image(account: ApiAccount) -> None:
+    """The retained upload of the latest call with images, as the history's detail shows it."""
+    call = ApiCall.objects.filter(account=account).exclude(image_ids=[]).order_by("-created_at").first()
+    image = StoredImage.objects.filter(account=account).first()
+    if call is None or image is None:
+        return
+    with image.file.open("rb") as handle:
+        data = handle.read()
+    copy = CallImage(
+        account=account,
+        request_id=call.request_id,
+        role="image_one",
+        format="JPEG",
+        width=image.width,
+        height=image.height,
+        size=len(data),
+    )
+    copy.file.name = _save(copy.file, copy, "image.jpg", data)  # type: ignore[arg-type]
+    copy.save()
+
+
+def _face_set(account: ApiAccount, image_ids: list[str], count: int) -> None:
+    """A face set with `count` faces, each enrolled from a stored image (random unit templates:
+    no page shows one)."""
+    face_set = FaceSet.objects.create(account=account, name="staff", template_model="benchmark")
+    rng = np.random.default_rng(20261202)
+    vectors = rng.normal(size=(count, 128)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    images = {image.id: image for image in StoredImage.objects.filter(pk__in=image_ids[:count])}
+    faces = []
+    for n in range(count):
+        photo = images.get(image_ids[n % len(image_ids)]) if image_ids else None
+        box = [photo.width // 4, photo.height // 4, photo.width // 2, photo.height // 2] if photo else []
+        faces.append(
+            EnrolledFace(
+                face_set=face_set,
+                person_id=n + 1,
+                template=vectors[n].tobytes(),
+                model="benchmark",
+                photo=photo,
+                box=box,
+            )
+        )
+    EnrolledFace.objects.bulk_create(faces, batch_size=BATCH)
+    FaceSet.objects.filter(pk=face_set.pk).update(face_count=count, adds=count, next_person_id=count + 1)
