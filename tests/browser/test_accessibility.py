@@ -13,18 +13,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.core.files.base import ContentFile
 from django.db.models import Model
 from django.test import Client
 from django.urls import URLPattern, reverse
 
 from accounts.models import ApiAccount, ApiCall
 from accounts.services import account_create
+from facesets import services as faceset_services
+from facesets.models import EnrolledFace
 from portal import urls as portal_urls
-from resources.models import StoredImage
+from resources.models import CallImage, StoredImage
 from resources.services import image_store
 from tests.browser.conftest import PASSWORD, Browsing
 from tests.browser.helpers import (
@@ -38,7 +42,21 @@ from tests.conftest import encode, pixels
 
 SIZES = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 # The portal's URLs that are no page to look at: posted forms and an image.
-NOT_PAGES = {"logout", "key_create", "key_rotate", "image_thumbnail"}
+NOT_PAGES = {
+    "logout",
+    "key_create",
+    "key_rotate",
+    "key_rename",
+    "key_revoke",
+    "key_delete",
+    "image_thumbnail",
+    "call_image_thumbnail",
+    "face_crop",
+    "sample_photo",
+    "sample_thumbnail",
+    "try_stored_images",
+    "try_liveness_sample",
+}
 # Opened signed out (signed in, they send the user to the dashboard).
 SIGNED_OUT = {"login", "signup"}
 OPERATOR = "operator"  # staff, with an API key of their own, some calls and a stored image
@@ -50,6 +68,8 @@ class Data:
     account: ApiAccount
     image: StoredImage
     call: ApiCall
+    face: EnrolledFace
+    copy: CallImage
 
 
 @dataclass
@@ -116,7 +136,29 @@ def data(settings: Any, tmp_path: Path) -> Data:
         request_params={"return_landmark": "1"},
         response_body='{"status": "OK"}',
     )
-    return Data(account, image, call)
+    face_set = faceset_services.faceset_create(
+        account=account, name="staff", desc="", model="sface-2021dec-float32"
+    )
+    new = faceset_services.NewFace(
+        template=np.full(128, 128**-0.5, np.float32),
+        model=face_set.template_model,
+        person_id=7,
+        photo=image,
+        box=[150, 150, 300, 300],
+    )
+    face = faceset_services.face_add(face_set=face_set, face=new)
+    copy = CallImage(
+        account=account,
+        request_id=REQUEST_ID,
+        role="image",
+        format="JPEG",
+        width=600,
+        height=600,
+        size=len(photo),
+    )
+    copy.file.save("copy.jpg", ContentFile(photo), save=False)
+    copy.save()
+    return Data(account, image, call, face, copy)
 
 
 @pytest.fixture(params=list(SIZES))
@@ -128,7 +170,13 @@ def findings(request: pytest.FixtureRequest, browsing: Browsing, axe: str) -> Fi
 def portal_pages(data: Data) -> dict[str, str]:
     """Every page of the portal's URL conf, its parameters filled from the test's data: a new
     parameter fails here until it is given a value."""
-    samples = {"request_id": data.call.request_id, "api_id": data.account.api_id, "image_id": data.image.id}
+    samples = {
+        "request_id": data.call.request_id,
+        "api_id": data.account.api_id,
+        "image_id": data.image.id,
+        "set_id": data.face.face_set_id,
+        "face_id": data.face.pk,
+    }
     pages = {}
     for pattern in portal_urls.urlpatterns:
         assert isinstance(pattern, URLPattern) and pattern.name
@@ -169,13 +217,24 @@ def test_what_the_check_leaves_out_is_no_page(client: Client, data: Data) -> Non
     names = {pattern.name for pattern in portal_urls.urlpatterns if isinstance(pattern, URLPattern)}
     assert names >= NOT_PAGES and names - NOT_PAGES >= SIGNED_OUT
     client.force_login(get_user_model().objects.get(username=OPERATOR))
-    samples = {"api_id": data.account.api_id, "image_id": data.image.id}
+    samples = {
+        "api_id": data.account.api_id,
+        "image_id": data.image.id,
+        "request_id": REQUEST_ID,
+        "face_id": data.face.pk,
+        "filename": "grace_hopper.jpg",
+    }
     for pattern in portal_urls.urlpatterns:
         if isinstance(pattern, URLPattern) and pattern.name in NOT_PAGES:
-            kwargs = {name: samples[name] for name in pattern.pattern.converters}
-            response = client.get(reverse(f"portal:{pattern.name}", kwargs=kwargs))
+            given = (
+                {**samples, "image_id": data.copy.id} if pattern.name == "call_image_thumbnail" else samples
+            )
+            kwargs = {name: given[name] for name in pattern.pattern.converters}
+            query = f"?api_id={data.account.api_id}" if pattern.name == "try_stored_images" else ""
+            response = client.get(reverse(f"portal:{pattern.name}", kwargs=kwargs) + query)
             kind = response.get("Content-Type", "")
-            assert response.status_code == 405 or (response.status_code == 200 and kind.startswith("image/"))
+            answer = kind.startswith("image/") or kind.startswith("application/json")
+            assert response.status_code == 405 or (response.status_code == 200 and answer), pattern.name
 
 
 @pytest.mark.urls("tests.faceportal.broken_urls")
