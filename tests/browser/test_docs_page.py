@@ -67,7 +67,9 @@ def test_the_docs_lead_back_to_the_portal_and_fit_a_phone(browsing: Browsing) ->
     assert page.get_by_role("link", name="Back to the portal").get_attribute("href") == "/portal/"
     page.locator("#operations-FaceID-faceid_v1_detect .opblock-summary").first.click()
     # The operation opens with an animation: wait for its description rather than look at once.
-    page.get_by_text("OpenAPI 3 has no security scheme for form fields").wait_for(state="visible", timeout=10_000)
+    page.get_by_text("OpenAPI 3 has no security scheme for form fields").wait_for(
+        state="visible", timeout=10_000
+    )
     page.set_viewport_size(PHONE)
     page.wait_for_timeout(200)
     bar = page.locator(".docs-bar").bounding_box()
