@@ -9,12 +9,12 @@ from typing import Any
 
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from tqdm import tqdm
 
 from faceengine import sface
 from faceengine.calibration import TABLE_PATH
 from facelab import calibration_fit
-from facelab.evaluation import embed_files_cached, embedder_model_id, tar_at_far
+from facelab.evaluation import tar_at_far
+from identity.management.commands import _labelled_set as labelled_set
 
 # The impostor populations a table can be fitted on (see calibration_fit).
 FIT_CHOICES = ("all", "several", "both")
@@ -29,10 +29,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--images", type=Path, required=True, help="folder the list's paths are relative to"
-        )
-        parser.add_argument("--list", type=Path, required=True, help="CSV with columns image,identity")
+        labelled_set.add_arguments(parser)
         parser.add_argument(
             "--output", type=Path, default=TABLE_PATH, help=f"table to write (default {TABLE_PATH})"
         )
@@ -45,14 +42,6 @@ class Command(BaseCommand):
             "or both (the stricter similarity at each knot)",
         )
         parser.add_argument(
-            "--embeddings",
-            type=Path,
-            help="an .npz file keeping the set's embeddings for the next run with the same model",
-        )
-        parser.add_argument(
-            "--processes", type=int, default=None, help="worker processes (default: all cores)"
-        )
-        parser.add_argument(
             "--pairs-out",
             type=Path,
             help="also write the held-out people's pairs as image_a,image_b,same for "
@@ -61,17 +50,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        rows = _read_list(options["list"])
-        root: Path = options["images"]
-        paths = [str(root / image) for image, _ in rows]
-
-        def progress(results: Any, total: int) -> Any:
-            return tqdm(results, total=total, desc="embedding", unit="img", file=self.stderr._out)
-
-        model_id = embedder_model_id()
-        vectors = embed_files_cached(
-            paths, options["embeddings"], model_id=model_id, processes=options["processes"], progress=progress
-        )
+        rows = labelled_set.read_list(options["list"])
+        model_id, vectors = labelled_set.embeddings(rows, options, self.stderr._out)
         found = [(row, v) for row, v in zip(rows, vectors, strict=True) if v is not None]
         self.stdout.write(f"model {model_id}: faces found in {len(found)} of {len(rows)} images")
 
@@ -188,17 +168,6 @@ def _populations(embeddings: np.ndarray, identities: list[str]) -> dict[str, np.
         "all": calibration_fit.impostor_scores(embeddings, identities),
         "several": calibration_fit.impostor_scores(embeddings[several], kept),
     }
-
-
-def _read_list(path: Path) -> list[tuple[str, str]]:
-    try:
-        with path.open(newline="") as handle:
-            rows = [(row["image"], row["identity"]) for row in csv.DictReader(handle)]
-    except (OSError, KeyError) as exc:
-        raise CommandError(f"cannot read {path} as an image,identity CSV: {exc}") from exc
-    if not rows:
-        raise CommandError(f"{path} lists no images")
-    return rows
 
 
 def _write_held_out_pairs(rows: list[tuple[str, str]], path: Path) -> int:

@@ -1,16 +1,13 @@
 from __future__ import annotations
 
-import csv
 import json
-from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from tqdm import tqdm
+from django.core.management.base import BaseCommand, CommandParser
 
 from faceengine.calibration import load_calibration
-from facelab.evaluation import embed_files_cached, embedder_model_id
 from facelab.search_eval import evaluate
+from identity.management.commands import _labelled_set as labelled_set
 
 
 class Command(BaseCommand):
@@ -22,27 +19,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--images", type=Path, required=True, help="folder the list's paths are relative to"
-        )
-        parser.add_argument("--list", type=Path, required=True, help="CSV with columns image,identity")
-        parser.add_argument(
-            "--embeddings", type=Path, help="an .npz keeping the embeddings (the one calibrate_faces writes)"
-        )
-        parser.add_argument(
-            "--processes", type=int, default=None, help="worker processes (default: all cores)"
-        )
+        labelled_set.add_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        rows = _read_list(options["list"])
-        paths = [str(options["images"] / image) for image, _ in rows]
-        vectors = embed_files_cached(
-            paths,
-            options["embeddings"],
-            model_id=embedder_model_id(),
-            processes=options["processes"],
-            progress=lambda results, total: tqdm(results, total=total, desc="embedding", disable=None),
-        )
+        rows = labelled_set.read_list(options["list"])
+        _, vectors = labelled_set.embeddings(rows, options, self.stderr._out)
         report = evaluate([identity for _, identity in rows], vectors, load_calibration())
         out = self.stdout.write
         out(
@@ -58,14 +39,3 @@ class Command(BaseCommand):
                 f"{report.promised_fpir[level]:>20.6f}"
             )
         out(json.dumps(report.as_json()))
-
-
-def _read_list(path: Path) -> list[tuple[str, str]]:
-    try:
-        with path.open(newline="") as handle:
-            rows = [(row["image"], row["identity"]) for row in csv.DictReader(handle)]
-    except (OSError, KeyError) as exc:
-        raise CommandError(f"--list: cannot read {path} as an image,identity CSV ({exc})") from exc
-    if not rows:
-        raise CommandError(f"--list: {path} lists no image")
-    return rows
