@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
+
+from tests.portal.helpers import new_user_signed_in
 
 
 @pytest.fixture(autouse=True)
@@ -25,3 +28,14 @@ def media(settings: Any, tmp_path: Path) -> Iterator[Path]:
     cache.clear()
     yield tmp_path / "media"
     cache.clear()
+
+
+@pytest.fixture
+def alice(db: None) -> Client:
+    """A portal user, signed in (modules with an `alice` of their own use theirs)."""
+    return new_user_signed_in("alice")
+
+
+@pytest.fixture
+def bob(db: None) -> Client:
+    return new_user_signed_in("bob")

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
@@ -42,6 +43,14 @@ def make_calls(account: ApiAccount, count: int, *, start: datetime = START, **fi
         for n in range(count)
     ]
     return ApiCall.objects.bulk_create(calls, batch_size=1000)
+
+
+def new_user_signed_in(username: str, **client_options: Any) -> Client:
+    """A client of its own, signed in as a new portal user."""
+    user = get_user_model().objects.create_user(username=username, password="a long passphrase 7")
+    client = Client(**client_options)
+    client.force_login(user)
+    return client
 
 
 def signed_in(client: Client, user: Any) -> Client:

@@ -6,14 +6,11 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
@@ -21,36 +18,12 @@ from accounts.models import ApiAccount, ApiCall, Endpoint
 from accounts.services import account_create, hash_secret
 from portal import sealed, usage
 from portal.dashboard import SECRET_ONCE, curl_example
+from tests.portal.helpers import new_user_signed_in
 
 DASHBOARD = "/portal/"
 CREATE = "/portal/keys/new/"
 COMPARE = "/identity/compare_faces_in_two_images"
 SECRET_PATTERN = re.compile(r'<code class="copyable" id="new-secret">([^<]+)</code>')
-
-
-@pytest.fixture(autouse=True)
-def fresh_counters() -> Iterator[None]:
-    """Rate-limit counters of the API calls made here start from zero."""
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def signed_in(username: str, **client_options: Any) -> Client:
-    user = get_user_model().objects.create_user(username=username, password="a long passphrase 7")
-    client = Client(**client_options)
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def alice(db: None) -> Client:
-    return signed_in("alice")
-
-
-@pytest.fixture
-def bob(db: None) -> Client:
-    return signed_in("bob")
 
 
 def key_of(username: str, **options: Any) -> tuple[ApiAccount, str]:
@@ -122,7 +95,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(db: None) -> None:
 
 
 def test_writes_need_the_csrf_token(db: None) -> None:
-    client = signed_in("alice", enforce_csrf_checks=True)
+    client = new_user_signed_in("alice", enforce_csrf_checks=True)
     account, _ = key_of("alice")
     before = account.secret_hash
 

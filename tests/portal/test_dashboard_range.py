@@ -8,7 +8,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
@@ -19,14 +18,6 @@ from portal.charts import day_label
 from portal.dashboard import key_card
 
 DASHBOARD = "/portal/"
-
-
-@pytest.fixture
-def alice(db: None) -> Client:
-    user = get_user_model().objects.create_user(username="alice", password="a long passphrase 7")
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def key(name: str = "alice") -> ApiAccount:

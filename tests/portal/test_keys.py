@@ -3,46 +3,20 @@ rotation whose old secret keeps working for the grace period chosen, as the API 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
 from accounts.models import ApiAccount, ApiCall
 from accounts.services import account_create, hash_secret
+from tests.portal.helpers import new_user_signed_in
 
 DASHBOARD = "/portal/"
 DETECT = "/faceid/v1/detect"
 COMPARE = "/identity/compare_faces_in_two_images"
-
-
-@pytest.fixture(autouse=True)
-def fresh_counters() -> Iterator[None]:
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def signed_in(username: str, **client_options: Any) -> Client:
-    user = get_user_model().objects.create_user(username=username, password="a long passphrase 7")
-    client = Client(**client_options)
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def alice(db: None) -> Client:
-    return signed_in("alice")
-
-
-@pytest.fixture
-def bob(db: None) -> Client:
-    return signed_in("bob")
 
 
 def key_of(username: str, name: str = "server") -> tuple[ApiAccount, str]:
@@ -86,7 +60,7 @@ class Clock:
 
 @pytest.mark.parametrize("name", ["rename", "revoke", "delete"])
 def test_the_lifecycle_writes_need_sign_in_post_and_csrf(db: None, name: str) -> None:
-    client = signed_in("alice", enforce_csrf_checks=True)
+    client = new_user_signed_in("alice", enforce_csrf_checks=True)
     account, _ = key_of("alice")
     path = action(account.api_id, name)
 
