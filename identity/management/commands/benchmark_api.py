@@ -1,19 +1,14 @@
 from __future__ import annotations
 
-import tempfile
 from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import connection
-from django.test import Client
-from django.test.utils import override_settings, setup_test_environment, teardown_test_environment
 
-from accounts.services import account_create
 from faceengine import decode, get_engine
 from faceengine.imageio import ANALYSIS_SIDE
 from facelab.benchmark import jpeg_at, time_runs
-from faceportal.endpoints import endpoint
+from identity.management.commands._throwaway import throwaway_service
 
 
 class Command(BaseCommand):
@@ -38,28 +33,20 @@ class Command(BaseCommand):
             ]
             return engine.compare(faces[0], faces[1])
 
-        setup_test_environment()
-        old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-        try:
-            with tempfile.TemporaryDirectory() as media, override_settings(MEDIA_ROOT=media):
-                account, secret = account_create(username="benchmark", quota=10**9, rate=0, concurrency=0)
-                client = Client()
-                path = f"{endpoint('compare').url}?api_id={account.api_id}&api_secret={secret}"
+        with throwaway_service() as service:
+            path = service.url("compare")
 
-                def through_django() -> object:
-                    files = {
-                        "image_one_file": SimpleUploadedFile("one.jpg", one),
-                        "image_two_file": SimpleUploadedFile("two.jpg", two),
-                    }
-                    response = client.post(path, files)
-                    assert response.status_code == 200, response.content
-                    return response
+            def through_django() -> object:
+                files = {
+                    "image_one_file": SimpleUploadedFile("one.jpg", one),
+                    "image_two_file": SimpleUploadedFile("two.jpg", two),
+                }
+                response = service.client.post(path, files)
+                assert response.status_code == 200, response.content
+                return response
 
-                stack = time_runs(through_django, repeat)
-                alone = time_runs(engine_only, repeat)
-        finally:
-            connection.creation.destroy_test_db(old_name, verbosity=0)
-            teardown_test_environment()
+            stack = time_runs(through_django, repeat)
+            alone = time_runs(engine_only, repeat)
 
         threads = f"{engine.threads} engine thread(s)"
         self.stdout.write(f"{repeat} runs each, two 640x480 single-face JPEGs, {threads}")

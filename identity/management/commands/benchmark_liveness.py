@@ -2,22 +2,17 @@ from __future__ import annotations
 
 import json
 import statistics
-import tempfile
 import time
 from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import connection
-from django.test import Client
-from django.test.utils import override_settings, setup_test_environment, teardown_test_environment
 
-from accounts.services import account_create
 from faceengine import get_engine
 from faceengine.engine import FaceEngine
 from facelab import liveness_benchmark
-from faceportal.endpoints import endpoint
 from faceportal_capture.build import Challenge, build_package
+from identity.management.commands._throwaway import throwaway_service
 
 
 class Command(BaseCommand):
@@ -57,39 +52,30 @@ class Command(BaseCommand):
         _, _, selfie = liveness_benchmark.sample_package(2)
         get_engine()  # loaded before the timing
         timings: dict[str, list[tuple[float, float]]] = {"upload": [], "verification": []}
-        setup_test_environment()
-        old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-        try:
-            with tempfile.TemporaryDirectory() as media, override_settings(MEDIA_ROOT=media):
-                account, secret = account_create(username="benchmark", quota=10**9, rate=0, concurrency=0)
-                client = Client()
+        with throwaway_service() as service:
 
-                def call(name: str, fields: dict[str, Any]) -> dict[str, Any]:
-                    path = f"{endpoint(name).url}?api_id={account.api_id}&api_secret={secret}"
-                    response = client.post(path, fields)
-                    assert response.status_code == 200, response.content
-                    return dict(response.json())
+            def call(name: str, fields: dict[str, Any]) -> dict[str, Any]:
+                response = service.client.post(service.url(name), fields)
+                assert response.status_code == 200, response.content
+                return dict(response.json())
 
-                for index in range(repeat + 1):
-                    answer = call("liveness_challenge", {})
-                    challenge = Challenge.from_json(json.dumps(answer))
-                    marks = [(action, 1.0 + 1.5 * i) for i, action in enumerate(challenge.actions)]
-                    package = build_package(sample, challenge, marks=marks)
-                    started = time.perf_counter(), time.process_time()
-                    stored = call("upload_liveness", {"file": SimpleUploadedFile("c.fplv", package)})
-                    uploaded = time.perf_counter(), time.process_time()
-                    fields = {
-                        "liveness_data_id": stored["liveness_data_id"],
-                        "selfie_file": SimpleUploadedFile("selfie.jpg", selfie),
-                    }
-                    call("liveness_verification", fields)
-                    verified = time.perf_counter(), time.process_time()
-                    if index:  # the first is a warm-up
-                        timings["upload"].append(_ms(started, uploaded))
-                        timings["verification"].append(_ms(uploaded, verified))
-        finally:
-            connection.creation.destroy_test_db(old_name, verbosity=0)
-            teardown_test_environment()
+            for index in range(repeat + 1):
+                answer = call("liveness_challenge", {})
+                challenge = Challenge.from_json(json.dumps(answer))
+                marks = [(action, 1.0 + 1.5 * i) for i, action in enumerate(challenge.actions)]
+                package = build_package(sample, challenge, marks=marks)
+                started = time.perf_counter(), time.process_time()
+                stored = call("upload_liveness", {"file": SimpleUploadedFile("c.fplv", package)})
+                uploaded = time.perf_counter(), time.process_time()
+                fields = {
+                    "liveness_data_id": stored["liveness_data_id"],
+                    "selfie_file": SimpleUploadedFile("selfie.jpg", selfie),
+                }
+                call("liveness_verification", fields)
+                verified = time.perf_counter(), time.process_time()
+                if index:  # the first is a warm-up
+                    timings["upload"].append(_ms(started, uploaded))
+                    timings["verification"].append(_ms(uploaded, verified))
         threads = get_engine().threads
         self.stdout.write(f"through the Django stack ({repeat} runs, {threads} engine thread(s))")
         for name, samples in timings.items():
