@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -29,11 +31,19 @@ NAME = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
 MAX_DESC = 256
 # Person and face ids stay exact in every JSON reader (JavaScript's numbers included).
 MAX_ID = 2**53 - 1
-MAX_TOP = FACESET_MAX_TOP
-DEFAULT_THRESHOLD = FACESET_DEFAULT_THRESHOLD
 IMAGE = ImageSlot(
     "image", file_field="file", id_field="image_id", url_field="url", base64_field="image_base64"
 )
+
+
+@contextmanager
+def refused_as(name: str) -> Iterator[None]:
+    """A face-set refusal (facesets.services) as the family's bad argument, its reason said
+    as it is (`face db staff not exist`)."""
+    try:
+        yield
+    except facesets.FaceSetProblem as exc:
+        raise InvalidArgument(name, exc.reason, verbatim=True) from exc
 
 
 class FaceSetView(ApiView):
@@ -51,10 +61,9 @@ class FaceSetView(ApiView):
         return name
 
     def face_set(self) -> FaceSet:
-        try:
-            return facesets.faceset_find(account=self.account, name=self.set_name())
-        except facesets.FaceSetProblem as exc:
-            raise InvalidArgument("name", exc.reason, verbatim=True) from exc
+        name = self.set_name()
+        with refused_as("name"):
+            return facesets.faceset_find(account=self.account, name=name)
 
     def integer(self, name: str, *, required: bool) -> int | None:
         value = (self.params.text(name) or "").strip()
@@ -70,18 +79,13 @@ class FaceSetView(ApiView):
         """The request's image, its largest face and that face's embedding; the set is checked
         against the engine's model first, so a refused set costs no analysis."""
         engine = get_engine()
-        self.refused_unless(facesets.check_model, face_set, engine.model_id)
+        with refused_as("name"):
+            facesets.check_model(face_set, engine.model_id)
         image = self.load_image(IMAGE)
         faces = analyze(image, auto_rotate=False, max_faces=None, embed=False)
         face = engine.embed_faces([faces[0]])[0]
         assert face.embedding is not None
         return image, face, face.embedding
-
-    def refused_unless(self, check: Any, *args: Any) -> Any:
-        try:
-            return check(*args)
-        except facesets.FaceSetProblem as exc:
-            raise InvalidArgument("name", exc.reason, verbatim=True) from exc
 
 
 class CreateView(FaceSetView):
@@ -92,10 +96,8 @@ class CreateView(FaceSetView):
         desc = self.params.text("desc") or ""
         if len(desc) > MAX_DESC:
             raise InvalidArgument("desc", f"at most {MAX_DESC} characters")
-        with self.charging():
-            self.refused_unless(
-                lambda: facesets.faceset_create(account=self.account, name=name, desc=desc, model=MODEL_ID)
-            )
+        with self.charging(), refused_as("name"):
+            facesets.faceset_create(account=self.account, name=name, desc=desc, model=MODEL_ID)
         return self.ok()
 
 
@@ -115,7 +117,8 @@ class AddFaceView(FaceSetView):
                 photo=charge.stored[IMAGE.name],
                 box=box,
             )
-            added = self.refused_unless(lambda: facesets.face_add(face_set=face_set, face=new))
+            with refused_as("name"):
+                added = facesets.face_add(face_set=face_set, face=new)
         result = {
             "face_id": added.pk,
             "person_id": added.person_id,
@@ -130,7 +133,7 @@ class SearchFaceView(FaceSetView):
     def threshold(self) -> float:
         value = (self.params.text("threshold") or "").strip()
         if not value:
-            return DEFAULT_THRESHOLD
+            return FACESET_DEFAULT_THRESHOLD
         try:
             number = float(value)
         except ValueError:
@@ -143,8 +146,8 @@ class SearchFaceView(FaceSetView):
         value = self.integer("topN", required=False)
         if value is None:
             return 1
-        if not 1 <= value <= MAX_TOP:
-            raise InvalidArgument("topN", f"must be an integer from 1 to {MAX_TOP}")
+        if not 1 <= value <= FACESET_MAX_TOP:
+            raise InvalidArgument("topN", f"must be an integer from 1 to {FACESET_MAX_TOP}")
         return value
 
     def post(self, request: Request) -> HttpResponse:
@@ -174,11 +177,8 @@ class DeleteFaceView(FaceSetView):
         face_set = self.face_set()
         face_id = self.integer("face_id", required=True)
         assert face_id is not None
-        with self.charging():
-            try:
-                facesets.face_delete(face_set=face_set, face_id=face_id)
-            except facesets.FaceSetProblem as exc:
-                raise InvalidArgument("face_id", exc.reason, verbatim=True) from exc
+        with self.charging(), refused_as("face_id"):
+            facesets.face_delete(face_set=face_set, face_id=face_id)
         return self.ok()
 
 
