@@ -8,6 +8,7 @@ detections are merged by score-weighted averaging, as MediaPipe does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -145,15 +146,20 @@ def detect(model: OnnxModel, spec: DetectorSpec, image: RGBImage) -> list[Detect
     return found
 
 
-def _corners(detection: Detection) -> FloatArray:
-    x, y, w, h = detection.box
+def _corners(box: Sequence[float]) -> FloatArray:
+    x, y, w, h = box
     return np.array([x, y, x + w, y + h], np.float32)
+
+
+def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two (x, y, width, height) boxes."""
+    return float(_iou(_corners(a), _corners(b)[None])[0])
 
 
 def holds_centre(outer: Detection, inner: Detection) -> bool:
     """Whether `inner`'s box centre lies inside `outer`'s box."""
     x, y, w, h = inner.box
-    x0, y0, x1, y1 = _corners(outer)
+    x0, y0, x1, y1 = _corners(outer.box)
     return bool(x0 <= x + w / 2 <= x1 and y0 <= y + h / 2 <= y1)
 
 
@@ -167,8 +173,7 @@ def same_face(a: Detection, b: Detection, threshold: float = NMS_IOU) -> bool:
     IoU of 0.19-0.30; the full-range one also left pairs on one face at IoU 0.28. Two
     faces' boxes never hold each other's centres unless the faces themselves overlap.
     """
-    iou = float(_iou(_corners(a), _corners(b)[None])[0])
-    return iou >= threshold or holds_centre(a, b) or holds_centre(b, a)
+    return box_iou(a.box, b.box) >= threshold or holds_centre(a, b) or holds_centre(b, a)
 
 
 def distinct(detections: list[Detection]) -> list[Detection]:

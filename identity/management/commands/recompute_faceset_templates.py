@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from faceengine import EngineError, Face, decode, get_engine
+from faceengine import EngineError, decode, get_engine
+from faceengine.detection import box_iou
 from faceengine.imageio import ANALYSIS_SIDE
 from facesets import services
 from facesets.models import EnrolledFace, FaceSet
@@ -86,16 +87,5 @@ def _template_of(face: EnrolledFace) -> np.ndarray | None:
         return None
     if not faces:
         return None
-    chosen = max(faces, key=lambda found: _overlap(found, face.box)) if face.box else faces[0]
+    chosen = max(faces, key=lambda found: box_iou(found.box, face.box)) if face.box else faces[0]
     return engine.embed_faces([chosen])[0].embedding
-
-
-def _overlap(found: Face, box: list[int]) -> float:
-    """Intersection over union of a found face's box with the stored one."""
-    ax, ay, aw, ah = found.box
-    bx, by, bw, bh = box
-    width = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    height = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    inter = width * height
-    union = aw * ah + bw * bh - inter
-    return inter / union if union > 0 else 0.0
