@@ -32,7 +32,8 @@ from accounts.services import secret_assign
 from faceportal.endpoints import ENDPOINTS as REGISTRY
 from facesets.models import EnrolledFace, FaceSet
 from resources import thumbnails
-from resources.models import CallImage, LivenessChallenge, LivenessData, StoredImage
+from resources.models import LivenessChallenge, LivenessData, StoredImage
+from resources.services import call_image_keep
 
 ENDPOINTS = tuple(endpoint.name for endpoint in REGISTRY)
 # Roughly what a real history holds: mostly successes, a spread of the common refusals.
@@ -245,17 +246,15 @@ def _call_image(account: ApiAccount) -> None:
         return
     with image.file.open("rb") as handle:
         data = handle.read()
-    copy = CallImage(
+    call_image_keep(
         account=account,
         request_id=call.request_id,
         role="image_one",
+        data=data,
         format="JPEG",
         width=image.width,
         height=image.height,
-        size=len(data),
     )
-    copy.file.name = _save(copy.file, copy, "image.jpg", data)  # type: ignore[arg-type]
-    copy.save()
 
 
 def _face_set(account: ApiAccount, image_ids: list[str], count: int) -> None:

@@ -18,7 +18,6 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.core.files.base import ContentFile
 from django.db.models import Model
 from django.test import Client
 from django.urls import URLPattern, reverse
@@ -29,7 +28,7 @@ from facesets import services as faceset_services
 from facesets.models import EnrolledFace
 from portal import urls as portal_urls
 from resources.models import CallImage, StoredImage
-from resources.services import image_store
+from resources.services import call_image_keep, image_store
 from tests.browser.conftest import PASSWORD, Browsing
 from tests.browser.helpers import (
     BLOCKING_IMPACTS,
@@ -147,17 +146,9 @@ def data(settings: Any, tmp_path: Path) -> Data:
         box=[150, 150, 300, 300],
     )
     face = faceset_services.face_add(face_set=face_set, face=new)
-    copy = CallImage(
-        account=account,
-        request_id=REQUEST_ID,
-        role="image",
-        format="JPEG",
-        width=600,
-        height=600,
-        size=len(photo),
+    copy = call_image_keep(
+        account=account, request_id=REQUEST_ID, role="image", data=photo, format="JPEG", width=600, height=600
     )
-    copy.file.save("copy.jpg", ContentFile(photo), save=False)
-    copy.save()
     return Data(account, image, call, face, copy)
 
 
