@@ -2,6 +2,7 @@
 // -> verification (which uploads the package), all against this service's own API.
 import { adviceFor, cueAdvice, describeCue } from "./cue-words.js";
 import { captureLiveness } from "./faceportal-capture.js";
+import { savedSecret, STORED_API_ID, storageGet } from "../portal/key-store.js";
 
 const API = {
   challenge: "/resources/liveness_challenge",
@@ -345,15 +346,6 @@ async function run(credentials) {
   }
 }
 
-// sessionStorage can be switched off; the fields then simply start empty.
-function storedValue(key) {
-  try {
-    return window.sessionStorage.getItem(key);
-  } catch {
-    return null;
-  }
-}
-
 // The portal links here with ?api_id=, and its dashboard keeps the chosen key and its secret in
 // this tab's sessionStorage ("faceportal.api_id", "faceportal.secret.<api_id>"): fill them in.
 // The secret itself never travels in a URL. A linked key whose secret this tab does not have
@@ -364,8 +356,8 @@ function prefillKey() {
   const secret = $("api_secret");
   const note = $("key-note");
   const fromLink = (new URLSearchParams(window.location.search).get("api_id") || "").trim();
-  const saved = (storedValue("faceportal.api_id") || "").trim();
-  const secretOf = (id) => (id ? storedValue(`faceportal.secret.${id}`) : null);
+  const saved = (storageGet(STORED_API_ID) || "").trim();
+  const secretOf = (id) => (id ? savedSecret(id) : null);
   let wanted = fromLink || saved;
   if (fromLink && !secretOf(fromLink) && saved && secretOf(saved)) {
     wanted = saved;

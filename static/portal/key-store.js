@@ -54,6 +54,13 @@ export function keptSecret(apiId, version) {
   return { stale: true };
 }
 
+// Whatever secret the tab kept for the key, its version not checked: for the capture page, which
+// has no session to learn the key's current version from (a stale secret is refused by the API
+// there, and the page says what to do).
+export function savedSecret(apiId) {
+  return storageGet(SECRET_PREFIX + apiId);
+}
+
 // Drops every secret kept for a key that is not among `current` (api_id -> version) at that
 // version: rotated since, deleted, or another user's. Returns the api_ids dropped.
 export function pruneSecrets(current) {
