@@ -2,7 +2,8 @@
 
 /healthz answers as long as the process serves requests. /readyz checks what a request
 needs: the database, the cache, the storage and the face models; it answers 503 naming
-what is not ready, so a load balancer sends traffic elsewhere until it is.
+what is not ready, so a load balancer sends traffic elsewhere until it is. It also says which
+face-set search is in use: exact, or pgvector's index for large sets.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from faceengine import get_engine
+from facesets.search import backend_name
 
 
 @never_cache
@@ -68,6 +70,9 @@ def readyz(request: HttpRequest) -> JsonResponse:
         except Exception as exc:  # a probe reports failures, it does not raise them
             results[name] = f"error: {type(exc).__name__}"
     ready = all(value == "ok" for value in results.values())
-    return JsonResponse(
-        {"status": "ok" if ready else "unavailable", "checks": results}, status=200 if ready else 503
-    )
+    body: dict[str, object] = {"status": "ok" if ready else "unavailable", "checks": results}
+    try:  # which search face sets get (facesets/search.py); asks the database once per process
+        body["face_search"] = backend_name()
+    except Exception as exc:
+        body["face_search"] = f"error: {type(exc).__name__}"
+    return JsonResponse(body, status=200 if ready else 503)

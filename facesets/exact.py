@@ -80,21 +80,44 @@ class SetMatrix:
         wanted = min(self.size, top + RESCORE_MARGIN)
         whole = wanted == self.size
         picked = np.arange(self.size) if whole else np.argpartition(-scores, wanted - 1)[:wanted]
-        exact = similarity(query[None, :], self.vectors[picked])[0]
-        order = np.lexsort((self.ids[picked], -exact))[:top]
-        return [
-            Candidate(
-                face_id=int(self.ids[picked[i]]),
-                person_id=int(self.persons[picked[i]]),
-                created=int(self.created[picked[i]]),
-                cosine=float(exact[i]),
-            )
-            for i in order
-        ]
+        return rescored(
+            query,
+            ids=self.ids[picked],
+            persons=self.persons[picked],
+            created=self.created[picked],
+            vectors=self.vectors[picked],
+            top=top,
+        )
 
     @property
     def nbytes(self) -> int:
         return self.vectors.nbytes + self.ids.nbytes + self.persons.nbytes + self.created.nbytes
+
+
+def rescored(
+    query: np.ndarray,
+    *,
+    ids: np.ndarray,
+    persons: np.ndarray,
+    created: np.ndarray,
+    vectors: np.ndarray,
+    top: int,
+) -> list[Candidate]:
+    """Candidates scored in float64 (faceengine.embedding.similarity) and ranked by score,
+    ties by face id: the one ranking of every search path (facesets/pgvector.py too)."""
+    if len(ids) == 0:
+        return []
+    cosines = similarity(query[None, :], vectors)[0]
+    order = np.lexsort((ids, -cosines))[:top]
+    return [
+        Candidate(
+            face_id=int(ids[i]),
+            person_id=int(persons[i]),
+            created=int(created[i]),
+            cosine=float(cosines[i]),
+        )
+        for i in order
+    ]
 
 
 def _grown(array: np.ndarray, capacity: int) -> np.ndarray:

