@@ -30,6 +30,12 @@ from facesets.templates import DTYPE, matrix
 DIMENSION = 128  # the column's (faceengine.sface); sets of another dimension stay exact
 TABLE = EnrolledFace._meta.db_table
 
+# m and ef_construction: docs/facesets-scale.md has what was measured with each.
+INDEX = f"""
+CREATE INDEX IF NOT EXISTS enrolledface_hnsw ON {TABLE}
+USING hnsw (embedding vector_ip_ops) WITH (m = 16, ef_construction = 64)
+"""
+
 # The template's float32 little-endian bytes decoded into a vector in SQL: PostgreSQL has no
 # reinterpreting cast, so each float is rebuilt from its sign, exponent and mantissa, exactly
 # (every float32 is a float8, and back). NULL, so not in the index, for bytes that are not a
@@ -69,11 +75,7 @@ INSTALL = [
     CREATE OR REPLACE TRIGGER enrolledface_vector BEFORE INSERT OR UPDATE OF template ON {TABLE}
     FOR EACH ROW EXECUTE FUNCTION faceportal_enrolledface_vector()
     """,
-    # m and ef_construction: docs/facesets-scale.md has what was measured with each.
-    f"""
-    CREATE INDEX IF NOT EXISTS enrolledface_hnsw ON {TABLE}
-    USING hnsw (embedding vector_ip_ops) WITH (m = 16, ef_construction = 64)
-    """,
+    INDEX,
 ]
 UNINSTALL = [
     f"DROP TRIGGER IF EXISTS enrolledface_vector ON {TABLE}",

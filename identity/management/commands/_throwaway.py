@@ -5,6 +5,7 @@ for a command.)"""
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +34,9 @@ class Service:
 @contextmanager
 def throwaway_service() -> Iterator[Service]:
     setup_test_environment()
+    if connection.vendor != "sqlite":  # (SQLite's is in memory) a name of its own, so that
+        # autoclobber never drops another run's database, such as pytest's on the same server
+        connection.settings_dict["TEST"]["NAME"] = f"faceportal_throwaway_{os.getpid()}"
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
         with tempfile.TemporaryDirectory() as media, override_settings(MEDIA_ROOT=media):
