@@ -55,15 +55,20 @@ class SetMatrix:
         self.persons = np.empty(0, np.int64)
         self.created = np.empty(0, np.int64)
 
-    def append(self, ids: list[int], persons: list[int], created: list[int], vectors: np.ndarray) -> None:
-        count = len(ids)
-        needed = self.size + count
-        if needed > len(self.ids):
-            capacity = max(needed, 2 * len(self.ids), 1024)
+    def reserve(self, capacity: int) -> None:
+        """Room for `capacity` faces: a set read whole is allocated once, at its size, not
+        doubled chunk by chunk (which left up to twice the memory a 1M-face set needs)."""
+        if capacity > len(self.ids):
             self.vectors = _grown(self.vectors, capacity)
             self.ids = _grown(self.ids, capacity)
             self.persons = _grown(self.persons, capacity)
             self.created = _grown(self.created, capacity)
+
+    def append(self, ids: list[int], persons: list[int], created: list[int], vectors: np.ndarray) -> None:
+        count = len(ids)
+        needed = self.size + count
+        if needed > len(self.ids):
+            self.reserve(max(needed, 2 * len(self.ids), 1024))
         end = self.size + count
         self.vectors[self.size : end] = vectors
         self.ids[self.size : end] = ids
@@ -145,6 +150,8 @@ class ExactIndex:
         cached = self._sets.pop(key, None)
         if cached is None or cached.deletes != face_set.deletes or cached.dimension != dimension:
             cached = SetMatrix(dimension)
+            # The faces added before the first chunk is read, and a few more for adds to come.
+            cached.reserve(face_set.face_count + 1024)
         if cached.adds != face_set.adds or cached.deletes != face_set.deletes:
             # The counters first: a face committed after this read is read now or next time.
             adds, deletes = face_set.adds, face_set.deletes

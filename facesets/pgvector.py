@@ -31,10 +31,15 @@ DIMENSION = 128  # the column's (faceengine.sface); sets of another dimension st
 TABLE = EnrolledFace._meta.db_table
 
 # m and ef_construction: docs/facesets-scale.md has what was measured with each.
-INDEX = f"""
-CREATE INDEX IF NOT EXISTS enrolledface_hnsw ON {TABLE}
-USING hnsw (embedding vector_ip_ops) WITH (m = 16, ef_construction = 64)
-"""
+M, EF_CONSTRUCTION = 16, 64
+
+
+def index_sql(m: int = M, ef_construction: int = EF_CONSTRUCTION) -> str:
+    return (
+        f"CREATE INDEX IF NOT EXISTS enrolledface_hnsw ON {TABLE} USING hnsw (embedding vector_ip_ops)"
+        f" WITH (m = {int(m)}, ef_construction = {int(ef_construction)})"
+    )
+
 
 # The template's float32 little-endian bytes decoded into a vector in SQL: PostgreSQL has no
 # reinterpreting cast, so each float is rebuilt from its sign, exponent and mantissa, exactly
@@ -75,7 +80,7 @@ INSTALL = [
     CREATE OR REPLACE TRIGGER enrolledface_vector BEFORE INSERT OR UPDATE OF template ON {TABLE}
     FOR EACH ROW EXECUTE FUNCTION faceportal_enrolledface_vector()
     """,
-    INDEX,
+    index_sql(),
 ]
 UNINSTALL = [
     f"DROP TRIGGER IF EXISTS enrolledface_vector ON {TABLE}",

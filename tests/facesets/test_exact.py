@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from faceengine.embedding import similarity
-from facesets import services
-from facesets.exact import ExactIndex, SetMatrix
+from facesets import exact, services
+from facesets.exact import ExactIndex
 from facesets.models import FaceSet
 from tests.facesets.synthetic import MODEL, add, fresh, unit
 
@@ -82,7 +82,18 @@ def test_an_empty_set_finds_nothing_and_the_cache_is_bounded(face_set: FaceSet, 
         add(other, vector)
     index.search(fresh(face_set), unit(1)[0], 1)
     index.search(fresh(other), unit(1)[0], 1)
-    assert index.cached_bytes() <= SetMatrix(128).nbytes + 1024 * (128 * 4 + 24)  # one set kept
+    assert index.cached_bytes() == (8 + 1024) * (128 * 4 + 24)  # one set kept, with room for adds
+
+
+def test_a_set_read_whole_takes_its_size_not_a_doubling(
+    face_set: FaceSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(exact, "READ_CHUNK", 500)  # read in five chunks
+    for vector in unit(2500):
+        add(face_set, vector)
+    index = ExactIndex()
+    index.search(fresh(face_set), unit(1)[0], 1)
+    assert index.cached_bytes() == (2500 + 1024) * (128 * 4 + 24)  # not 4096 rows (chunks doubled)
 
 
 def test_a_template_must_be_finite(face_set: FaceSet) -> None:

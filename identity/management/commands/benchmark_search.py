@@ -35,6 +35,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--like", type=Path, help="an .npz of real embeddings (evaluate_search --embeddings)"
         )
+        parser.add_argument("--m", type=int, default=pgvector.M, help=f"HNSW m ({pgvector.M}, the service's)")
+        parser.add_argument(
+            "--ef-construction",
+            type=int,
+            default=pgvector.EF_CONSTRUCTION,
+            help=f"HNSW ef_construction ({pgvector.EF_CONSTRUCTION}, the service's)",
+        )
         parser.add_argument("--seed", type=int, default=1)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -44,6 +51,7 @@ class Command(BaseCommand):
             "database": connection.vendor,
             "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default (one per core)"),
             "templates": "fitted to " + options["like"].name if options["like"] else "isotropic",
+            "hnsw": {"m": options["m"], "ef_construction": options["ef_construction"]},
             "sizes": [],
         }
         out(f"{connection.vendor}; BLAS threads: {report['blas_threads']}; templates {report['templates']}")
@@ -58,7 +66,9 @@ class Command(BaseCommand):
                 enrolled = np.concatenate([enrolled, added])
                 row: dict[str, Any] = {"faces": size, "load_s": round(load_s, 1)}
                 if hnsw:
-                    row["index_build_s"] = round(benchmark.build_index(), 1)
+                    row["index_build_s"] = round(
+                        benchmark.build_index(options["m"], options["ef_construction"]), 1
+                    )
                     row.update({k: round(v, 1) for k, v in benchmark.sizes_mb().items()})
                 with connection.cursor() as cursor:
                     cursor.execute(f"ANALYZE {pgvector.TABLE}" if hnsw else "SELECT 1")
