@@ -34,6 +34,11 @@ def all_endpoints() -> list[str]:
     return [choice.value for choice in Endpoint]
 
 
+# The face-set endpoints: accounts made before face sets existed do not have them (their
+# permissions are kept as they were); the admin's "Allow face sets" action adds them.
+FACESET_ENDPOINTS = [choice.value for choice in Endpoint if choice.value.startswith("faceset_")]
+
+
 def new_api_id() -> str:
     return secrets.token_hex(16)
 

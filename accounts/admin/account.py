@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts import services
 from accounts.admin.labels import NamedBoxes
 from accounts.admin_kit import ExpiryFilter, confirmation_page, confirmed, filtered_url, plural
-from accounts.models import ApiAccount, ApiCall, Endpoint, all_endpoints
+from accounts.models import FACESET_ENDPOINTS, ApiAccount, ApiCall, Endpoint, all_endpoints
 from accounts.selectors import Usage, account_report, usage_by_account
 from resources.models import StoredImage
 from resources.purge import purge
@@ -114,6 +114,7 @@ class ApiAccountAdmin(NamedBoxes, admin.ModelAdmin):
         "extend_expiry_365_days",
         "deactivate",
         "activate",
+        "allow_face_sets",
         "delete_images",
     ]
 
@@ -247,6 +248,16 @@ class ApiAccountAdmin(NamedBoxes, admin.ModelAdmin):
     @admin.action(description="Activate", permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet[ApiAccount]) -> None:
         self._set_active(request, queryset, True)
+
+    @admin.action(description="Allow face sets (the /faceset/v2 endpoints)", permissions=["change"])
+    def allow_face_sets(self, request: HttpRequest, queryset: QuerySet[ApiAccount]) -> None:
+        accounts = list(queryset)
+        changed = services.account_allow_endpoints(
+            account_ids=[account.pk for account in accounts], endpoints=FACESET_ENDPOINTS
+        )
+        for account in accounts:
+            self.log_change(request, account, "Allowed the face-set endpoints.")
+        messages.success(request, f"Face sets allowed for {plural(changed, 'account')} more.")
 
     def has_delete_images_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm("resources.delete_storedimage"))

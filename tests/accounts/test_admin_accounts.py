@@ -25,7 +25,7 @@ from django.urls import path
 from django.utils import timezone
 
 from accounts import services
-from accounts.models import ApiAccount, ApiCall, Endpoint
+from accounts.models import FACESET_ENDPOINTS, ApiAccount, ApiCall, Endpoint, all_endpoints
 from resources.models import StoredImage
 from tests.accounts.helpers import (
     act,
@@ -276,6 +276,20 @@ class TestApiAccountAdmin:
         act(staff, "activate", [account])
         account.refresh_from_db()
         assert account.is_active
+
+    def test_allow_face_sets_adds_them_to_accounts_made_before_and_keeps_the_rest(
+        self, staff: Client, account: ApiAccount
+    ) -> None:
+        account.endpoints = ["compare", "detect"]  # as an account made before face sets
+        account.save()
+        complete = services.account_create(username="carol")[0]
+        response = act(staff, "allow_face_sets", [account, complete])
+        assert "Face sets allowed for 1 account more." in messages_of(response)
+        account.refresh_from_db()
+        assert account.endpoints == ["compare", "detect", *FACESET_ENDPOINTS]
+        assert len(FACESET_ENDPOINTS) == 7
+        complete.refresh_from_db()
+        assert sorted(complete.endpoints) == sorted(all_endpoints())
 
     def test_delete_images_action(
         self, staff: Client, account: ApiAccount, django_capture_on_commit_callbacks: Callable[..., Any]
