@@ -37,10 +37,13 @@ def not_found(name: str) -> FaceSetProblem:
 
 
 def faceset_create(*, account: ApiAccount, name: str, desc: str, model: str) -> FaceSet:
-    if FaceSet.objects.filter(account=account).count() >= settings.FACEPORTAL_FACESET_MAX_SETS:
-        raise FaceSetProblem(f"too many face dbs (at most {settings.FACEPORTAL_FACESET_MAX_SETS})")
+    """Creates of one account are serialised on its row (locked first; the API's charge has
+    usually locked it already), so that the count of its sets is exact under concurrent calls."""
     try:
         with transaction.atomic():
+            list(ApiAccount.objects.select_for_update().filter(pk=account.pk).values_list("pk"))
+            if FaceSet.objects.filter(account=account).count() >= settings.FACEPORTAL_FACESET_MAX_SETS:
+                raise FaceSetProblem(f"too many face dbs (at most {settings.FACEPORTAL_FACESET_MAX_SETS})")
             return FaceSet.objects.create(account=account, name=name, desc=desc, template_model=model)
     except IntegrityError as exc:  # the same name created by a concurrent call
         raise FaceSetProblem(f"face db {name} already exist") from exc

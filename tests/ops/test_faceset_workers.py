@@ -23,12 +23,18 @@ PROBE = encode(pixels("tom_hanks"), "JPEG", quality=90)
 
 @pytest.fixture(scope="module")
 def instance() -> Iterator[harness.Instance]:
-    with harness.running_instance(workers=2, threads=1) as running:
+    # At most 10 sets per account: the concurrent creates below try 16.
+    with harness.running_instance(workers=2, threads=1, env={"FACEPORTAL_FACESET_MAX_SETS": "10"}) as running:
         yield running
 
 
 def post(
-    instance: harness.Instance, verb: str, fields: dict[str, str], photo: bytes | None = None
+    instance: harness.Instance,
+    verb: str,
+    fields: dict[str, str],
+    photo: bytes | None = None,
+    *,
+    expect: int | None = 200,
 ) -> dict[str, Any]:
     credentials = {"api_id": instance.credentials.api_id, "api_secret": instance.credentials.api_secret}
     files = {"file": ("photo.jpg", photo)} if photo is not None else {}
@@ -39,8 +45,23 @@ def post(
     finally:
         client.close()
     answer = reply.json()
-    assert reply.status == 200, (reply.status, reply.body[:300])
+    assert expect is None or reply.status == expect, (reply.status, reply.body[:300])
     return answer
+
+
+def test_concurrent_creates_stop_at_the_cap_exactly(instance: harness.Instance) -> None:
+    def create(number: int) -> str:
+        return str(post(instance, "create", {"name": f"set{number}"}, expect=None)["status"])
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = list(pool.map(create, range(16)))
+    names = [face_set["name"] for face_set in post(instance, "list", {})["result"]]
+    assert statuses.count("OK") == 10 == len(names)
+    assert statuses.count("INVALID_ARGUMENT") == 6
+    refused = post(instance, "create", {"name": "one-more"}, expect=400)
+    assert "too many face dbs (at most 10)" in refused["reason"]
+    for name in names:
+        post(instance, "delete", {"name": name})
 
 
 def test_concurrent_adds_and_searches_lose_and_duplicate_nothing(instance: harness.Instance) -> None:
