@@ -7,8 +7,9 @@ pgvector, the HNSW index (facesets/pgvector.py) at each hnsw.ef_search asked for
 recall@10 is measured against the exact path's answers to the same queries.
 
 Templates are unit vectors drawn from a Gaussian: isotropic by default (the worst case for an
-approximate index: no structure to follow), or fitted to real embeddings (--like, an .npz
-that evaluate_search --embeddings wrote), which cluster as faces do. Half the queries are a
+approximate index: no structure to follow), or with the mean and covariance of real
+embeddings (--like, an .npz that evaluate_search --embeddings wrote), which is closer to how
+faces spread, though without the clusters real identities make. Half the queries are a
 template of the set moved as another photo of the same person moves it (cosine about 0.7);
 half are new people.
 """
