@@ -172,17 +172,17 @@ def account_set_active(*, account_ids: list[int], active: bool) -> int:
     return ApiAccount.objects.filter(pk__in=account_ids).update(is_active=active)
 
 
-def account_allow_endpoints(*, account_ids: list[int], endpoints: list[str]) -> int:
+def account_allow_endpoints(*, account_ids: list[int], endpoints: list[str]) -> list[ApiAccount]:
     """Adds the endpoints to the accounts' permissions, keeping the ones they have; returns
-    how many accounts gained any. Rows locked, so that an edit saved meanwhile is not undone."""
-    changed = 0
+    the accounts that gained any. Rows locked, so that an edit saved meanwhile is not undone."""
+    changed = []
     with transaction.atomic():
         for account in ApiAccount.objects.select_for_update().filter(pk__in=account_ids).order_by("pk"):
             missing = [endpoint for endpoint in endpoints if endpoint not in account.endpoints]
             if missing:
                 account.endpoints = [*account.endpoints, *missing]
                 account.save(update_fields=["endpoints"])
-                changed += 1
+                changed.append(account)
     return changed
 
 

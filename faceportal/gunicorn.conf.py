@@ -24,8 +24,9 @@ shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
 # numpy's OpenBLAS starts a thread per core in every worker unless told otherwise: with a
-# worker per core that is twice the threads there are cores, and face-set searches (a matrix
-# product over a set's templates) slowed each other down. Read when numpy loads, after this.
+# worker per core that is twice the threads there are cores, so that the workers' face-set
+# searches (a matrix product over a set's templates) compete for them. Read when numpy
+# loads, after this file (preload_app).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 bind = f"{os.environ.get('BIND', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"

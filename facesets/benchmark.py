@@ -67,7 +67,8 @@ class Templates:
 def fill(face_set: FaceSet, templates: Templates, count: int, model: str) -> float:
     """`count` faces more in the set, each its own person; the seconds taken."""
     start = time.perf_counter()
-    first_person = face_set.next_person_id
+    # The set as it is now: an earlier fill moved its counters in the database, not in `face_set`.
+    first_person = FaceSet.objects.get(pk=face_set.pk).next_person_id
     created = timezone.now()
     for done in range(0, count, BATCH):
         vectors = templates.draw(min(BATCH, count - done))
@@ -152,7 +153,7 @@ def run_hnsw(face_set: FaceSet, queries: np.ndarray, top: int, ef_search: int) -
 def drop_index() -> None:
     """Before a bulk load: one index build after it is far faster than an insert per row."""
     with connection.cursor() as cursor:
-        cursor.execute("DROP INDEX IF EXISTS enrolledface_hnsw")
+        cursor.execute(f"DROP INDEX IF EXISTS {pgvector.INDEX}")
 
 
 def build_index(m: int, ef_construction: int) -> float:
@@ -168,7 +169,7 @@ def build_index(m: int, ef_construction: int) -> float:
 def sizes_mb() -> dict[str, float]:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT pg_total_relation_size(%s), pg_relation_size('enrolledface_hnsw')", [pgvector.TABLE]
+            "SELECT pg_total_relation_size(%s), pg_relation_size(%s)", [pgvector.TABLE, pgvector.INDEX]
         )
         table, index = cursor.fetchone()
     return {"table_with_indexes": table / 2**20, "hnsw_index": index / 2**20}

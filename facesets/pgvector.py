@@ -30,13 +30,14 @@ from facesets.templates import DTYPE, matrix
 DIMENSION = 128  # the column's (faceengine.sface); sets of another dimension stay exact
 TABLE = EnrolledFace._meta.db_table
 
+INDEX = "enrolledface_hnsw"
 # m and ef_construction: docs/facesets-scale.md has what was measured with each.
 M, EF_CONSTRUCTION = 16, 64
 
 
 def index_sql(m: int = M, ef_construction: int = EF_CONSTRUCTION) -> str:
     return (
-        f"CREATE INDEX IF NOT EXISTS enrolledface_hnsw ON {TABLE} USING hnsw (embedding vector_ip_ops)"
+        f"CREATE INDEX IF NOT EXISTS {INDEX} ON {TABLE} USING hnsw (embedding vector_ip_ops)"
         f" WITH (m = {int(m)}, ef_construction = {int(ef_construction)})"
     )
 

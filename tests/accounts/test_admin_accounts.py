@@ -290,6 +290,8 @@ class TestApiAccountAdmin:
         assert len(FACESET_ENDPOINTS) == 7
         complete.refresh_from_db()
         assert sorted(complete.endpoints) == sorted(all_endpoints())
+        logged = LogEntry.objects.filter(change_message="Allowed the face-set endpoints.")
+        assert [entry.object_id for entry in logged] == [str(account.pk)]  # not the unchanged one
 
     def test_delete_images_action(
         self, staff: Client, account: ApiAccount, django_capture_on_commit_callbacks: Callable[..., Any]

@@ -70,7 +70,7 @@ def test_the_index_and_the_exact_path_give_the_same_answers(face_set: FaceSet) -
         add(face_set, vector, person_id=person + 1)
     current = fresh(face_set)
     assert pgvector.serves(current, 128)
-    assert "Index Scan using enrolledface_hnsw" in plan(current)  # not a sort, however small the set
+    assert f"Index Scan using {pgvector.INDEX}" in plan(current)  # not a sort, however small the set
     for n in range(25):
         query = vectors[n * 13] + 0.5 * unit(1)[0] if n % 2 else unit(1)[0]
         by_index = pgvector.search(current, query, 10)
